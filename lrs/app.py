@@ -1,0 +1,72 @@
+"""create_app(settings) -> the ASGI application: store, auth, routes and middleware wired together."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from lrs.config import Settings
+from lrs.credentials import new_credential, verify_secret
+from lrs.http.about import about
+from lrs.http.auth import AuthMiddleware, Authenticator
+from lrs.http.middleware import XAPIMiddleware
+from lrs.http.statements import statements
+from lrs.store.base import Store, open_store
+from lrs.xapi.errors import XAPIError
+
+BASE = "/xapi"
+
+
+def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    store = store or open_store(settings.database_url, synchronous=settings.sqlite_synchronous)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await store.open()
+        try:
+            await ensure_admin(store, settings)
+            yield
+        finally:
+            await store.close()
+
+    routes = [
+        Route(f"{BASE}/about", about, methods=["GET"]),
+        Route(f"{BASE}/statements", statements, methods=["GET", "PUT", "POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_allowed})
+    app.state.settings = settings
+    app.state.store = store
+    app.add_middleware(AuthMiddleware, authenticator=Authenticator(store), base=BASE)
+    app.add_middleware(XAPIMiddleware, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+async def ensure_admin(store: Store, settings: Settings) -> None:
+    """LRS_ADMIN_KEY / LRS_ADMIN_SECRET: a credential with scope ``all`` exists with that secret."""
+    if not (settings.admin_key and settings.admin_secret):
+        return
+    existing = await store.get_credential(settings.admin_key)
+    if (
+        existing is not None
+        and not existing.revoked
+        and "all" in existing.scopes
+        and verify_secret(settings.admin_secret, existing.secret_hash)
+    ):
+        return
+    credential, _ = new_credential(
+        ["all"], authority_homepage=settings.authority_homepage, key=settings.admin_key,
+        secret=settings.admin_secret, label="admin (LRS_ADMIN_KEY)",
+    )
+    await store.put_credential(credential)
+
+
+async def _not_found(request, exc):  # noqa: ANN001 - Starlette handler signature
+    raise XAPIError(404, f"no resource at {request.url.path}", error="not_found")
+
+
+async def _not_allowed(request, exc):  # noqa: ANN001
+    raise XAPIError(405, f"{request.method} is not allowed on {request.url.path}", error="method_not_allowed")

@@ -1,0 +1,154 @@
+"""The ``lrs`` command: thin argument parsing that calls the layers.
+
+    lrs serve [--host H] [--port P] [--database URL] [--workers N]
+    lrs credentials create [--count N] [--scope S ...] [--output FILE] [--label TEXT]
+    lrs credentials list
+    lrs credentials revoke KEY
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import sys
+from typing import Any, Sequence
+
+from lrs.config import Settings
+from lrs.credentials import SCOPES, new_credential
+from lrs.store.base import open_store
+
+DEFAULT_SCOPES = ["statements/write", "statements/read/mine"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args) or 0
+    except ValueError as exc:
+        print(f"lrs: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lrs", description="An xAPI Learning Record Store")
+    commands = parser.add_subparsers(metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the xAPI API under /xapi/")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    _database_arg(serve)
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=_serve)
+
+    creds = commands.add_parser("credentials", help="create, list and revoke HTTP Basic credentials")
+    sub = creds.add_subparsers(metavar="ACTION")
+    create = sub.add_parser("create", help="create credentials and write key,secret as CSV")
+    create.add_argument("--count", type=int, default=1)
+    create.add_argument("--scope", action="append", choices=SCOPES, help="repeat for several scopes"
+                        " (default: statements/write and statements/read/mine)")
+    create.add_argument("--output", help="CSV file to write (default: standard output)")
+    create.add_argument("--label", help="a note kept with the credentials")
+    _database_arg(create)
+    create.set_defaults(handler=_create)
+    listing = sub.add_parser("list", help="list credentials (never their secrets)")
+    _database_arg(listing)
+    listing.set_defaults(handler=_list)
+    revoke = sub.add_parser("revoke", help="revoke a credential at once")
+    revoke.add_argument("key")
+    _database_arg(revoke)
+    revoke.set_defaults(handler=_revoke)
+    return parser
+
+
+def _database_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database", help="sqlite:///path (default: LRS_DATABASE_URL, else sqlite:///lrs.sqlite3)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(database_url=args.database)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = _settings(args)
+    os.environ["LRS_DATABASE_URL"] = settings.database_url  # the app factory reads it, in every worker
+    uvicorn.run(
+        "lrs.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+        log_level=args.log_level, access_log=False, proxy_headers=True,
+    )
+    return 0
+
+
+def _with_store(args: argparse.Namespace, action: Any) -> Any:
+    settings = _settings(args)
+
+    async def run() -> Any:
+        store = open_store(settings.database_url)
+        await store.open()
+        try:
+            return await action(store, settings)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _create(args: argparse.Namespace) -> int:
+    if args.count < 1:
+        raise ValueError("--count must be at least 1")
+    scopes = args.scope or DEFAULT_SCOPES
+
+    async def create(store: Any, settings: Settings) -> list[tuple[str, str]]:
+        rows = []
+        for _ in range(args.count):
+            credential, secret = new_credential(scopes, authority_homepage=settings.authority_homepage, label=args.label)
+            await store.put_credential(credential)
+            rows.append((credential.key, secret))
+        return rows
+
+    rows = _with_store(args, create)
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    try:
+        writer = csv.writer(out)
+        writer.writerow(["key", "secret"])
+        writer.writerows(rows)
+    finally:
+        if args.output:
+            out.close()
+    if args.output:
+        print(f"wrote {len(rows)} credential(s) with scope(s) {' '.join(scopes)} to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    async def listing(store: Any, settings: Settings) -> list:
+        return await store.list_credentials()
+
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["key", "scopes", "status", "created", "label"])
+    for c in _with_store(args, listing):
+        writer.writerow([c.key, " ".join(c.scopes), "revoked" if c.revoked else "active", c.created, c.label or ""])
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    async def revoke(store: Any, settings: Settings) -> bool:
+        return await store.revoke_credential(args.key)
+
+    if not _with_store(args, revoke):
+        print(f"lrs: no credential with key {args.key}", file=sys.stderr)
+        return 1
+    print(f"revoked {args.key}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""GET /about: the versions this LRS speaks; no credential needed."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lrs import __version__
+from lrs.http.responses import json_response
+from lrs.xapi.query import check_param_names
+from lrs.xapi.versions import SUPPORTED
+
+
+async def about(request: Request) -> Response:
+    check_param_names(request.query_params.keys(), frozenset())
+    return json_response(
+        {
+            "version": list(SUPPORTED),
+            "extensions": {"urn:lrs:server": {"name": "lrs", "version": __version__}},
+        }
+    )

@@ -1,0 +1,164 @@
+"""HTTP Basic authentication and the scope table, in one place.
+
+``AuthMiddleware`` turns the ``Authorization`` header into a ``Principal``
+(401 with ``WWW-Authenticate`` when missing or wrong) and checks the
+principal's scopes against ``PERMISSIONS`` for the resource and action
+(403 when they do not allow the call). /about needs no credential.
+
+Credentials are looked up in the store on every request, so that a
+revocation takes effect at once; the slow PBKDF2 check of a secret runs once
+per process and credential, after which a keyed digest of the accepted
+secret is remembered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lrs.credentials import verify_secret
+from lrs.store.base import Credential, Store
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.errors import XAPIError
+
+READ, WRITE = "read", "write"
+
+# (resource, action) -> the scopes that allow it. "all" allows everything.
+PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("statements", READ): frozenset({"statements/read", "statements/read/mine", "all/read", "all"}),
+    ("statements", WRITE): frozenset({"statements/write", "all"}),
+    ("state", READ): frozenset({"state", "all/read", "all"}),
+    ("state", WRITE): frozenset({"state", "all"}),
+    ("activity-profile", READ): frozenset({"profile", "all/read", "all"}),
+    ("activity-profile", WRITE): frozenset({"profile", "all"}),
+    ("agent-profile", READ): frozenset({"profile", "all/read", "all"}),
+    ("agent-profile", WRITE): frozenset({"profile", "all"}),
+    ("activities", READ): frozenset({"statements/read", "all/read", "all", "define", "profile", "state"}),
+    ("agents", READ): frozenset({"statements/read", "all/read", "all", "define", "profile", "state"}),
+    ("admin", READ): frozenset({"all/read", "all"}),
+    ("admin", WRITE): frozenset({"all"}),
+}
+FULL_READ = frozenset({"statements/read", "all/read", "all"})
+MAX_REMEMBERED = 100_000
+
+
+@dataclass(frozen=True)
+class Principal:
+    key: str
+    scopes: frozenset[str]
+    authority: dict[str, Any]
+
+    @property
+    def authority_ifi(self) -> str:
+        return ifi_key(self.authority) or ""
+
+    @property
+    def reads_only_own(self) -> bool:
+        """``statements/read/mine`` without a broader read scope."""
+        return "statements/read/mine" in self.scopes and not (self.scopes & FULL_READ)
+
+    @property
+    def may_define(self) -> bool:
+        return bool(self.scopes & {"define", "all"})
+
+
+def resource_of(path: str, base: str) -> str | None:
+    """The resource a path names (None for /about and for paths outside the API)."""
+    rest = path[len(base):] if path.startswith(base) else path
+    rest = rest.strip("/")
+    if rest == "about":
+        return None
+    if rest == "activities/state":
+        return "state"
+    if rest == "activities/profile":
+        return "activity-profile"
+    if rest == "agents/profile":
+        return "agent-profile"
+    if rest in ("statements", "activities", "agents"):
+        return rest
+    if rest.startswith("admin") or path.startswith("/admin"):
+        return "admin"
+    return "unknown"
+
+
+class Authenticator:
+    """Checks Basic credentials against the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._accepted: dict[str, bytes] = {}
+
+    async def principal(self, authorization: str | None) -> Principal:
+        key, secret = _basic(authorization)
+        credential = await self.store.get_credential(key)
+        if credential is None or credential.revoked:
+            raise _unauthorized("unknown or revoked credential")
+        digest = hashlib.sha256(f"{credential.secret_hash}\0{secret}".encode()).digest()
+        if self._accepted.get(key) != digest:
+            if not await asyncio.to_thread(verify_secret, secret, credential.secret_hash):
+                raise _unauthorized("wrong secret")
+            if len(self._accepted) >= MAX_REMEMBERED:
+                self._accepted.clear()
+            self._accepted[key] = digest
+        return _principal(credential)
+
+
+def _principal(credential: Credential) -> Principal:
+    return Principal(key=credential.key, scopes=frozenset(credential.scopes), authority=credential.authority)
+
+
+def _basic(authorization: str | None) -> tuple[str, str]:
+    if not authorization:
+        raise _unauthorized("authentication required (HTTP Basic)")
+    scheme, _, encoded = authorization.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        raise _unauthorized("only HTTP Basic authentication is supported")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise _unauthorized("malformed Basic credentials")
+    key, sep, secret = decoded.partition(":")
+    if not sep or not key:
+        raise _unauthorized("malformed Basic credentials")
+    return key, secret
+
+
+def _unauthorized(message: str) -> XAPIError:
+    return XAPIError(401, message, error="unauthorized", headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
+
+
+class AuthMiddleware:
+    """Authenticates every API request except /about and puts the Principal in ``scope['state']``."""
+
+    def __init__(self, app: ASGIApp, *, authenticator: Authenticator, base: str = "/xapi") -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.base = base
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        resource = resource_of(scope["path"], self.base)
+        if resource is not None:
+            authorization = None
+            for name, value in scope["headers"]:
+                if name.lower() == b"authorization":
+                    authorization = value.decode("latin-1")
+                    break
+            principal = await self.authenticator.principal(authorization)
+            action = READ if scope["method"] in ("GET", "HEAD") else WRITE
+            allowed = PERMISSIONS.get((resource, action))
+            if allowed is not None and not (principal.scopes & allowed):
+                raise XAPIError(
+                    403, f"this credential's scopes ({', '.join(sorted(principal.scopes))}) do not allow {action} on {resource}",
+                    error="forbidden",
+                )
+            scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)

@@ -1,0 +1,221 @@
+"""Plain ASGI middleware for what every xAPI request shares.
+
+``XAPIMiddleware`` (outermost) answers CORS preflights and adds CORS headers,
+rewrites the Alternate Request Syntax (``POST ...?method=PUT`` with a form
+body) into the request it stands for, requires a supported
+``X-Experience-API-Version`` (except on /about), limits the body size,
+adds the version header to every response, drops bodies from HEAD
+responses, and renders every refusal (``XAPIError``) and every unexpected
+error as a JSON body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lrs.xapi import versions
+from lrs.xapi.errors import XAPIError, bad_request
+from lrs.xapi.timestamps import format_stored, now
+
+log = logging.getLogger("lrs")
+
+VERSION_HEADER = b"x-experience-api-version"
+CONSISTENT_THROUGH = b"x-experience-api-consistent-through"
+FORM = "application/x-www-form-urlencoded"
+# Form fields the Alternate Request Syntax treats as headers (xAPI Communication §1.3).
+FORM_HEADERS = {
+    "authorization", "x-experience-api-version", "content-type", "content-length", "if-match", "if-none-match",
+}
+ALTERNATE_METHODS = {"GET", "HEAD", "PUT", "POST", "DELETE"}
+EXPOSED = "ETag, Last-Modified, Content-Type, X-Experience-API-Version, X-Experience-API-Consistent-Through"
+ALLOWED_HEADERS = "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match, Accept-Language"
+
+
+class XAPIMiddleware:
+    def __init__(self, app: ASGIApp, *, cors_origins: tuple[str, ...] = ("*",), max_body_bytes: int = 0) -> None:
+        self.app = app
+        self.cors_origins = cors_origins
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        origin = headers.get("origin")
+        reply = _Reply(send, origin=self._allowed_origin(origin), head=scope["method"] == "HEAD")
+        try:
+            if scope["method"] == "OPTIONS":
+                await self._preflight(headers, reply)
+                return
+            receive = self._limited(headers, receive)
+            if scope["method"] == "POST" and _has_param(scope, "method"):
+                scope, receive, headers = await _alternate(scope, receive)
+                reply.head = scope["method"] == "HEAD"
+            if not scope["path"].rstrip("/").endswith("/about"):
+                version = versions.negotiate(headers.get("x-experience-api-version"))
+                if version is None:
+                    sent = headers.get("x-experience-api-version")
+                    raise bad_request(
+                        "the X-Experience-API-Version header is required" if sent is None
+                        else f"X-Experience-API-Version {sent!r} is not supported (1.0.x or 2.0.x)",
+                        path="X-Experience-API-Version", error="version",
+                    )
+                reply.version = version
+                scope.setdefault("state", {})["xapi_version"] = version
+            await self.app(scope, receive, reply)
+        except XAPIError as exc:
+            await reply.error(exc.status, exc.body(), exc.headers, statements="/statements" in scope["path"])
+        except Exception:  # never a bare 500 page: a JSON body, and the traceback in the log
+            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            await reply.error(500, {"error": "internal", "message": "internal server error"}, {}, statements=False)
+
+    def _allowed_origin(self, origin: str | None) -> str | None:
+        if origin is None:
+            return None
+        if "*" in self.cors_origins or origin in self.cors_origins:
+            return origin
+        return None
+
+    async def _preflight(self, headers: dict[str, str], reply: "_Reply") -> None:
+        extra = {
+            "access-control-allow-methods": "GET, HEAD, PUT, POST, DELETE, OPTIONS",
+            "access-control-allow-headers": headers.get("access-control-request-headers") or ALLOWED_HEADERS,
+            "access-control-max-age": "86400",
+        }
+        await reply.send({"type": "http.response.start", "status": 204, "headers": [(k.encode(), v.encode()) for k, v in extra.items()]})
+        await reply.send({"type": "http.response.body", "body": b""})
+
+    def _limited(self, headers: dict[str, str], receive: Receive) -> Receive:
+        limit = self.max_body_bytes
+        if not limit:
+            return receive
+        declared = headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise XAPIError(413, f"the request body is larger than {limit} bytes", error="too_large")
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise XAPIError(413, f"the request body is larger than {limit} bytes", error="too_large")
+            return message
+
+        return limited
+
+
+class _Reply:
+    """The ``send`` the application sees: adds the xAPI and CORS headers, drops HEAD bodies."""
+
+    def __init__(self, send: Send, *, origin: str | None, head: bool) -> None:
+        self._send = send
+        self.origin = origin
+        self.head = head
+        self.version = versions.V1
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        await self.send(message)
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            headers = list(message.get("headers", []))
+            headers.append((VERSION_HEADER, self.version.encode()))
+            if self.origin is not None:
+                headers.append((b"access-control-allow-origin", self.origin.encode()))
+                headers.append((b"access-control-expose-headers", EXPOSED.encode()))
+                headers.append((b"vary", b"Origin"))
+            message = {**message, "headers": headers}
+        elif message["type"] == "http.response.body" and self.head and message.get("body"):
+            message = {**message, "body": b""}
+        await self._send(message)
+
+    async def error(self, status: int, body: dict[str, Any], headers: dict[str, str], *, statements: bool) -> None:
+        if self.started:  # too late for a clean error response; the connection will be closed
+            raise RuntimeError("error after the response started")
+        raw = [(b"content-type", b"application/json")]
+        raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+        if statements:
+            raw.append((CONSISTENT_THROUGH, format_stored(now()).encode()))
+        payload = orjson.dumps(body)
+        raw.append((b"content-length", str(len(payload)).encode()))
+        await self.send({"type": "http.response.start", "status": status, "headers": raw})
+        await self.send({"type": "http.response.body", "body": payload})
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+def _has_param(scope: Scope, name: str) -> bool:
+    return any(k == name for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+
+
+async def _read_all(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise bad_request("the client disconnected")
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, dict[str, str]]:
+    """The request an Alternate Request Syntax POST stands for (xAPI Communication §1.3)."""
+    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    if len(query) != 1:
+        raise bad_request("with the alternate request syntax, 'method' must be the only query parameter",
+                          path="method", error="alternate_syntax")
+    method = query[0][1].upper()
+    if method not in ALTERNATE_METHODS:
+        raise bad_request(f"method {query[0][1]!r} is not an xAPI method", path="method", error="alternate_syntax")
+    headers = _headers(scope)
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != FORM:
+        raise bad_request(f"the alternate request syntax needs Content-Type {FORM}", path="Content-Type",
+                          error="alternate_syntax")
+    raw = await _read_all(receive)
+    try:
+        fields = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
+    except (UnicodeDecodeError, ValueError):
+        raise bad_request("the form body is not valid application/x-www-form-urlencoded UTF-8", error="alternate_syntax")
+    new_headers = {k: v for k, v in headers.items() if k not in ("content-type", "content-length")}
+    params: list[tuple[str, str]] = []
+    content = b""
+    for name, value in fields:
+        lower = name.lower()
+        if lower == "content":
+            content = value.encode("utf-8")
+        elif lower in FORM_HEADERS:
+            new_headers[lower] = value
+        else:
+            params.append((name, value))
+    new_headers.pop("content-length", None)
+    if content and "content-type" not in new_headers:
+        new_headers["content-type"] = "application/json"
+    new_headers["content-length"] = str(len(content))
+    new_scope = dict(scope)
+    new_scope["method"] = method
+    new_scope["query_string"] = urlencode(params).encode("latin-1")
+    new_scope["headers"] = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in new_headers.items()]
+    new_scope["lrs.alternate"] = True
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if sent:
+            return await receive()
+        sent = True
+        return {"type": "http.request", "body": content, "more_body": False}
+
+    return new_scope, replay, new_headers

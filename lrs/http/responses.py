@@ -1,0 +1,25 @@
+"""JSON responses rendered with orjson."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import orjson
+from starlette.responses import Response
+
+JSON = "application/json"
+
+
+class JSONResponse(Response):
+    media_type = JSON
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def json_response(content: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return JSONResponse(content, status_code=status, headers=dict(headers) if headers else None)
+
+
+def no_content(headers: Mapping[str, str] | None = None) -> Response:
+    return Response(status_code=204, headers=dict(headers) if headers else None)

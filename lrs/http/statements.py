@@ -1,0 +1,167 @@
+"""The Statement Resource: PUT, POST, GET (and HEAD) /statements.
+
+Parse the request, hand the statements to the domain layer
+(``lrs.xapi.validate`` then ``lrs.xapi.statements.prepare``), the store does
+the rest; GET parses its parameters into a ``StatementQuery``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lrs.http.auth import Principal
+from lrs.http.responses import JSON, json_response, no_content
+from lrs.store.base import Store
+from lrs.xapi import formats
+from lrs.xapi.errors import XAPIError, bad_request
+from lrs.xapi.query import SingleQuery, StatementQuery, check_param_names, encode_more, parse_statement_params
+from lrs.xapi.statements import PreparedStatement, prepare
+from lrs.xapi.timestamps import format_stored, http_date, now
+from lrs.xapi.validate import is_uuid, validate_statement
+
+MULTIPART = "multipart/mixed"
+
+
+async def statements(request: Request) -> Response:
+    method = request.method
+    if method in ("GET", "HEAD"):
+        return await get_statements(request)
+    if method == "PUT":
+        return await put_statement(request)
+    if method == "POST":
+        return await post_statements(request)
+    raise XAPIError(405, f"{method} is not supported on /statements", error="method_not_allowed")
+
+
+# -- writing ---------------------------------------------------------------------------
+
+async def put_statement(request: Request) -> Response:
+    params = request.query_params
+    check_param_names(params.keys(), frozenset({"statementId"}))
+    statement_id = params.get("statementId")
+    if statement_id is None:
+        raise bad_request("PUT /statements needs the statementId parameter", path="statementId", error="parameter")
+    if not is_uuid(statement_id):
+        raise bad_request("statementId must be a UUID", path="statementId", error="parameter")
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise bad_request("PUT /statements takes one Statement object", path="", error="validation")
+    version = _version(request)
+    validate_statement(body, version)
+    if "id" in body and body["id"].lower() != statement_id.lower():
+        raise bad_request("the statement's id does not match the statementId parameter", path="id", error="parameter")
+    body.setdefault("id", statement_id)
+    await _store_batch(request, [body])
+    return no_content(_consistent())
+
+
+async def post_statements(request: Request) -> Response:
+    check_param_names(request.query_params.keys(), frozenset())
+    body = await _json_body(request)
+    single = isinstance(body, dict)
+    batch = [body] if single else body
+    if not isinstance(batch, list):
+        raise bad_request("POST /statements takes a Statement object or an array of them", path="", error="validation")
+    version = _version(request)
+    seen: dict[str, int] = {}
+    for index, statement in enumerate(batch):
+        validate_statement(statement, version, path="" if single else f"[{index}]")
+        if "id" in statement:
+            sid = statement["id"].lower()
+            if sid in seen:
+                raise bad_request(
+                    f"statements {seen[sid]} and {index} of the batch have the same id {statement['id']}",
+                    path=f"[{index}].id", error="duplicate_id",
+                )
+            seen[sid] = index
+    ids = await _store_batch(request, batch)
+    return json_response(ids, headers=_consistent())
+
+
+async def _store_batch(request: Request, batch: list[dict[str, Any]]) -> list[str]:
+    principal: Principal = request.state.principal
+    store: Store = request.app.state.store
+    version = _version(request)
+    start = now()
+    prepared: list[PreparedStatement] = [
+        prepare(
+            statement,
+            stored=format_stored(start + timedelta(microseconds=index)),
+            authority=principal.authority,
+            api_version=version,
+        )
+        for index, statement in enumerate(batch)
+    ]
+    await store.insert_statements(prepared, define=principal.may_define)
+    return [p.statement["id"] for p in prepared]
+
+
+async def _json_body(request: Request) -> Any:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == MULTIPART:
+        raise bad_request(
+            "multipart/mixed statement requests (attachments) are not supported yet; send application/json",
+            path="Content-Type", error="content_type",
+        )
+    if media_type != JSON:
+        raise bad_request("statements must be sent as application/json", path="Content-Type", error="content_type")
+    raw = await request.body()
+    if not raw:
+        raise bad_request("the request body is empty", path="", error="json")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"the body is not valid JSON: {exc}", path="", error="json")
+
+
+# -- reading ---------------------------------------------------------------------------
+
+async def get_statements(request: Request) -> Response:
+    settings = request.app.state.settings
+    store: Store = request.app.state.store
+    principal: Principal = request.state.principal
+    consistent = _consistent()  # before reading: every statement stored before it is in what we read
+    query = parse_statement_params(request.query_params, max_limit=settings.max_limit)
+    languages = formats.parse_accept_language(request.headers.get("accept-language"))
+    if isinstance(query, SingleQuery):
+        statement = await store.get_statement(query.statement_id, voided=query.voided)
+        if statement is None or (principal.reads_only_own and not _own(statement, principal)):
+            raise XAPIError(404, f"no statement with id {query.statement_id}", error="not_found")
+        [out] = await _formatted(store, [statement], query.format, languages)
+        return json_response(out, headers={**consistent, "Last-Modified": http_date(statement["stored"])})
+    if principal.reads_only_own:
+        query = query.with_authority(principal.authority_ifi)
+    page, cursor = await store.query_statements(query)
+    result: dict[str, Any] = {"statements": await _formatted(store, page, query.format, languages), "more": ""}
+    if cursor is not None:
+        result["more"] = f"{request.scope['path']}?more={encode_more(query, cursor)}"
+    headers = dict(consistent)
+    if page:
+        headers["Last-Modified"] = http_date(max(s["stored"] for s in page))
+    return json_response(result, headers=headers)
+
+
+def _own(statement: dict[str, Any], principal: Principal) -> bool:
+    return statement.get("authority") == principal.authority
+
+
+async def _formatted(store: Store, page: list[dict[str, Any]], fmt: str, languages: list[str]) -> list[dict[str, Any]]:
+    if fmt == "ids":
+        return [formats.to_ids(s) for s in page]
+    if fmt == "canonical":
+        definitions = await store.activities({aid for s in page for aid in formats.activity_ids(s)})
+        return [formats.to_canonical(s, definitions, languages) for s in page]
+    return page
+
+
+def _version(request: Request) -> str:
+    return request.state.xapi_version
+
+
+def _consistent() -> dict[str, str]:
+    return {"X-Experience-API-Consistent-Through": format_stored(now())}

@@ -1,0 +1,90 @@
+"""The Store protocol: what every backend must do, named after what the LRS needs.
+
+Backends know their database and nothing of HTTP. They receive statements
+already validated and completed by ``lrs.xapi.statements.prepare`` and
+queries already parsed into ``lrs.xapi.query.StatementQuery``; filtering,
+ordering and paging happen in the database, on the index keys of
+``lrs.xapi.keys``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+
+from lrs.xapi.query import StatementQuery
+from lrs.xapi.statements import PreparedStatement
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An HTTP Basic credential. Only a hash of the secret is ever stored."""
+
+    key: str
+    secret_hash: str
+    scopes: tuple[str, ...]
+    authority: dict[str, Any]
+    created: str
+    revoked: bool = False
+    label: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Store(Protocol):
+    async def open(self) -> None:
+        """Create what is missing (tables, indexes) and get ready to serve."""
+
+    async def close(self) -> None: ...
+
+    # -- statements
+    async def insert_statements(self, batch: Sequence[PreparedStatement], *, define: bool) -> list[str]:
+        """Store a batch atomically: all of it or nothing.
+
+        A statement whose id is already stored is skipped when equivalent
+        (``lrs.xapi.statements.equivalent``) and refused with a 409 XAPIError
+        otherwise. Voiding marks the target voided (also when the target
+        arrives later); voiding a voiding statement is a 400 XAPIError.
+        Activity definitions become canonical: merged in when ``define``,
+        only recorded for unknown activities otherwise. Returns the ids newly
+        stored.
+        """
+
+    async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
+        """One statement by id: a voided one only when ``voided``, an unvoided one only when not."""
+
+    async def query_statements(self, query: StatementQuery) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of unvoided statements matching every index key of ``query``, newest
+        stored first (oldest with ``ascending``), starting after ``query.cursor``.
+        Returns the page and an opaque cursor for the next page (None when done)."""
+
+    async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Canonical definitions of the given activities (those known)."""
+
+    # -- credentials
+    async def put_credential(self, credential: Credential) -> None: ...
+
+    async def get_credential(self, key: str) -> Credential | None: ...
+
+    async def list_credentials(self) -> list[Credential]: ...
+
+    async def revoke_credential(self, key: str) -> bool:
+        """Revoke at once; False when there is no such credential."""
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """The backend for a database URL: ``sqlite:///path`` (or a bare path)."""
+    if url.startswith("mongodb://") or url.startswith("mongodb+srv://"):
+        raise ValueError("the MongoDB backend is not available in this version; use sqlite:///path")
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite://"):]
+        if path.startswith("/"):
+            path = path[1:] if not path.startswith("//") else path[1:]
+        from lrs.store.sqlite import SQLiteStore
+
+        return SQLiteStore(path or "lrs.sqlite3", **options)
+    if "://" in url:
+        raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path")
+    from lrs.store.sqlite import SQLiteStore
+
+    return SQLiteStore(url, **options)

@@ -1,0 +1,426 @@
+"""The embedded default store: one SQLite file in WAL mode.
+
+Writes go through one writer thread that commits whatever requests are
+waiting in one transaction (group commit), each request in its own
+SAVEPOINT so that a refused batch leaves nothing behind and does not disturb
+its neighbours. Reads run on a small pool of reader threads (WAL lets them
+run beside the writer). The event loop never touches the database.
+
+Statements are found through ``statement_keys(key, stored, seq)``: one row
+per index key (``lrs.xapi.keys``), clustered by key then stored order, so a
+filtered page is one index range scan and the next page starts where the
+last one ended (keyset cursor on ``(stored, seq)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Sequence, TypeVar
+
+import orjson
+
+from lrs.store.base import Credential
+from lrs.xapi import keys as K
+from lrs.xapi.activities import merge_definition
+from lrs.xapi.errors import XAPIError, bad_request
+from lrs.xapi.query import StatementQuery
+from lrs.xapi.statements import PreparedStatement, equivalent
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS statements (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    stored TEXT NOT NULL,
+    voiding INTEGER NOT NULL DEFAULT 0,
+    voided INTEGER NOT NULL DEFAULT 0,
+    ref TEXT,
+    keys BLOB NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS statements_stored ON statements(stored, seq);
+CREATE INDEX IF NOT EXISTS statements_ref ON statements(ref) WHERE ref IS NOT NULL;
+CREATE TABLE IF NOT EXISTS statement_keys (
+    key TEXT NOT NULL,
+    stored TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, stored, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS activities (
+    id TEXT PRIMARY KEY,
+    definition BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS credentials (
+    key TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    authority BLOB NOT NULL,
+    created TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    label TEXT,
+    extra BLOB
+);
+"""
+
+MAX_GROUP = 512  # requests committed together at most
+
+
+class SQLiteStore:
+    def __init__(self, path: str, *, synchronous: str = "FULL", readers: int = 4, busy_timeout_ms: int = 60_000) -> None:
+        self.path = path
+        self.synchronous = synchronous.upper()
+        self.busy_timeout_ms = busy_timeout_ms
+        self._reader_count = readers
+        self._writer: _Writer | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    # -- lifecycle
+
+    def _connect(self, *, readonly: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
+        conn.execute("PRAGMA temp_store = MEMORY")
+        if readonly:
+            conn.execute("PRAGMA query_only = 1")
+        with self._lock:
+            self._connections.append(conn)
+        return conn
+
+    async def open(self) -> None:
+        def setup() -> None:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.executescript(SCHEMA)
+            finally:
+                conn.close()
+
+        await asyncio.to_thread(setup)
+        self._writer = _Writer(self._connect)
+        self._writer.start()
+        self._readers = ThreadPoolExecutor(self._reader_count, thread_name_prefix="lrs-sqlite-read")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.stop()
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+            self._readers = None
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._writer is not None, "store is not open"
+        return await self._writer.submit(fn)
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._readers is not None, "store is not open"
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._in_reader, fn)
+
+    def _in_reader(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect(readonly=True)
+        return fn(conn)
+
+    # -- statements
+
+    async def insert_statements(self, batch: Sequence[PreparedStatement], *, define: bool) -> list[str]:
+        return await self._write(lambda conn: _insert(conn, batch, define))
+
+    async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
+        def get(conn: sqlite3.Connection) -> bytes | None:
+            row = conn.execute(
+                "SELECT data FROM statements WHERE id = ? AND voided = ?", (statement_id.lower(), int(voided))
+            ).fetchone()
+            return row[0] if row else None
+
+        data = await self._read(get)
+        return orjson.loads(data) if data is not None else None
+
+    async def query_statements(self, query: StatementQuery) -> tuple[list[dict[str, Any]], str | None]:
+        sql, args = _page_sql(query)
+        limit = query.limit
+
+        def run(conn: sqlite3.Connection) -> list[tuple[bytes, str, int]]:
+            return conn.execute(sql, args).fetchall()
+
+        rows = await self._read(run)
+        cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            cursor = f"{rows[-1][1]}|{rows[-1][2]}"
+        return [orjson.loads(r[0]) for r in rows], cursor
+
+    async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(activity_ids))
+        if not ids:
+            return {}
+
+        def run(conn: sqlite3.Connection) -> list[tuple[str, bytes]]:
+            marks = ",".join("?" * len(ids))
+            return conn.execute(f"SELECT id, definition FROM activities WHERE id IN ({marks})", ids).fetchall()
+
+        return {aid: orjson.loads(d) for aid, d in await self._read(run)}
+
+    # -- credentials
+
+    async def put_credential(self, credential: Credential) -> None:
+        row = (
+            credential.key, credential.secret_hash, " ".join(credential.scopes), orjson.dumps(credential.authority),
+            credential.created, int(credential.revoked), credential.label, orjson.dumps(credential.extra),
+        )
+
+        def put(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO credentials(key, secret_hash, scopes, authority, created, revoked, label, extra)"
+                " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET secret_hash = excluded.secret_hash,"
+                " scopes = excluded.scopes, authority = excluded.authority, revoked = excluded.revoked,"
+                " label = excluded.label, extra = excluded.extra",
+                row,
+            )
+
+        await self._write(put)
+
+    async def get_credential(self, key: str) -> Credential | None:
+        def get(conn: sqlite3.Connection) -> tuple | None:
+            return conn.execute(f"SELECT {_CRED_COLUMNS} FROM credentials WHERE key = ?", (key,)).fetchone()
+
+        row = await self._read(get)
+        return _credential(row) if row else None
+
+    async def list_credentials(self) -> list[Credential]:
+        rows = await self._read(lambda conn: conn.execute(f"SELECT {_CRED_COLUMNS} FROM credentials ORDER BY created, key").fetchall())
+        return [_credential(r) for r in rows]
+
+    async def revoke_credential(self, key: str) -> bool:
+        def revoke(conn: sqlite3.Connection) -> bool:
+            return conn.execute("UPDATE credentials SET revoked = 1 WHERE key = ?", (key,)).rowcount > 0
+
+        return await self._write(revoke)
+
+
+_CRED_COLUMNS = "key, secret_hash, scopes, authority, created, revoked, label, extra"
+
+
+def _credential(row: tuple) -> Credential:
+    key, secret_hash, scopes, authority, created, revoked, label, extra = row
+    return Credential(
+        key=key, secret_hash=secret_hash, scopes=tuple(scopes.split()), authority=orjson.loads(authority),
+        created=created, revoked=bool(revoked), label=label, extra=orjson.loads(extra) if extra else {},
+    )
+
+
+# -- writing (runs on the writer thread, inside a transaction) ---------------------------
+
+def _insert(conn: sqlite3.Connection, batch: Sequence[PreparedStatement], define: bool) -> list[str]:
+    stored_ids: list[str] = []
+    definitions: dict[str, dict[str, Any]] = {}
+    for index, prepared in enumerate(batch):
+        row = conn.execute("SELECT data FROM statements WHERE id = ?", (prepared.id,)).fetchone()
+        if row is not None:
+            if equivalent(orjson.loads(row[0]), prepared):
+                continue
+            raise XAPIError(
+                409, f"a different statement with id {prepared.id} is already stored",
+                path=f"[{index}].id" if len(batch) > 1 else "id", error="conflict", statementId=prepared.id,
+            )
+        target = None
+        if prepared.voids is not None:
+            target = conn.execute("SELECT seq, voiding FROM statements WHERE id = ?", (prepared.voids,)).fetchone()
+            if target is not None and target[1]:
+                raise bad_request(
+                    f"statement {prepared.voids} is a voiding statement and cannot be voided",
+                    path=f"[{index}].object.id" if len(batch) > 1 else "object.id", error="voiding",
+                )
+        keys = set(prepared.keys)
+        if prepared.ref is not None:
+            ref_row = conn.execute("SELECT keys FROM statements WHERE id = ?", (prepared.ref,)).fetchone()
+            if ref_row is not None:
+                keys.update(k for k in orjson.loads(ref_row[0]) if K.inheritable(k))
+        referrers = conn.execute(
+            "SELECT seq, stored, keys, voiding FROM statements WHERE ref = ?", (prepared.id,)
+        ).fetchall()
+        voided = int(not prepared.is_voiding and any(r[3] for r in referrers))
+        seq = conn.execute(
+            "INSERT INTO statements(id, stored, voiding, voided, ref, keys, data) VALUES (?,?,?,?,?,?,?)",
+            (prepared.id, prepared.stored, int(prepared.is_voiding), voided, prepared.ref,
+             orjson.dumps(sorted(keys)), orjson.dumps(prepared.statement)),
+        ).lastrowid
+        conn.executemany(
+            "INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)",
+            [(k, prepared.stored, seq) for k in keys],
+        )
+        if target is not None:
+            conn.execute("UPDATE statements SET voided = 1 WHERE seq = ?", (target[0],))
+        if referrers:
+            _propagate(conn, referrers, {k for k in keys if K.inheritable(k)})
+        for activity_id, definition in prepared.activities:
+            if activity_id in definitions:
+                definitions[activity_id] = merge_definition(definitions[activity_id], definition) if define else definitions[activity_id]
+            else:
+                definitions[activity_id] = definition
+        stored_ids.append(prepared.id)
+    if definitions:
+        _save_definitions(conn, definitions, define)
+    return stored_ids
+
+
+def _propagate(conn: sqlite3.Connection, referrers: list[tuple], keys: set[str]) -> None:
+    """Statements targeting a newly stored statement (StatementRef) inherit its filter keys, recursively."""
+    work = [(referrers, keys)]
+    seen: set[int] = set()
+    while work:
+        rows, inherited = work.pop()
+        for seq, stored, own_keys, _voiding in rows:
+            if seq in seen:
+                continue
+            seen.add(seq)
+            current = set(orjson.loads(own_keys))
+            new = inherited - current
+            if not new:
+                continue
+            conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (orjson.dumps(sorted(current | new)), seq))
+            conn.executemany(
+                "INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)", [(k, stored, seq) for k in new]
+            )
+            statement_id = conn.execute("SELECT id FROM statements WHERE seq = ?", (seq,)).fetchone()[0]
+            further = conn.execute(
+                "SELECT seq, stored, keys, voiding FROM statements WHERE ref = ?", (statement_id,)
+            ).fetchall()
+            if further:
+                work.append((further, new))
+
+
+def _save_definitions(conn: sqlite3.Connection, definitions: dict[str, dict[str, Any]], define: bool) -> None:
+    for activity_id, definition in definitions.items():
+        row = conn.execute("SELECT definition FROM activities WHERE id = ?", (activity_id,)).fetchone()
+        if row is None:
+            conn.execute("INSERT INTO activities(id, definition) VALUES (?, ?)", (activity_id, orjson.dumps(definition)))
+        elif define:
+            merged = merge_definition(orjson.loads(row[0]), definition)
+            conn.execute("UPDATE activities SET definition = ? WHERE id = ?", (orjson.dumps(merged), activity_id))
+
+
+# -- reading -----------------------------------------------------------------------------
+
+def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
+    """One page (limit + 1 rows, to know whether there is more) as a keyset query."""
+    keys = query.index_keys()
+    order = "ASC" if query.ascending else "DESC"
+    cmp = ">" if query.ascending else "<"
+    args: list[Any] = []
+    if keys:
+        src, col = "statement_keys k JOIN statements s ON s.seq = k.seq", "k"
+        where = ["k.key = ?"]
+        args.append(keys[0])
+        for key in keys[1:]:
+            where.append(
+                "EXISTS (SELECT 1 FROM statement_keys x WHERE x.key = ? AND x.stored = k.stored AND x.seq = k.seq)"
+            )
+            args.append(key)
+    else:
+        src, col, where = "statements s", "s", []
+    if query.since is not None:
+        where.append(f"{col}.stored > ?")
+        args.append(query.since)
+    if query.until is not None:
+        where.append(f"{col}.stored <= ?")
+        args.append(query.until)
+    if query.cursor is not None:
+        stored, _, seq = query.cursor.partition("|")
+        if not seq.isdigit():
+            raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
+        where.append(f"({col}.stored, {col}.seq) {cmp} (?, ?)")
+        args.extend([stored, int(seq)])
+    where.append("s.voided = 0")
+    sql = (
+        f"SELECT s.data, {col}.stored, {col}.seq FROM {src} WHERE {' AND '.join(where)}"
+        f" ORDER BY {col}.stored {order}, {col}.seq {order} LIMIT ?"
+    )
+    args.append(query.limit + 1)
+    return sql, args
+
+
+# -- the writer thread -------------------------------------------------------------------
+
+class _Writer(threading.Thread):
+    """Runs write jobs in group-committed transactions, one SAVEPOINT per job."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(name="lrs-sqlite-writer", daemon=True)
+        self._connect = connect
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> "asyncio.Future[T]":
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put((fn, future, loop))
+        return future
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+    def run(self) -> None:
+        conn = self._connect()
+        stopping = False
+        while not stopping:
+            job = self._jobs.get()
+            if job is None:
+                break
+            jobs = [job]
+            while len(jobs) < MAX_GROUP:
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                jobs.append(job)
+            self._commit(conn, jobs)
+
+    def _commit(self, conn: sqlite3.Connection, jobs: list[tuple]) -> None:
+        results: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, _future, _loop in jobs:
+                conn.execute("SAVEPOINT job")
+                try:
+                    results.append((True, fn(conn)))
+                    conn.execute("RELEASE job")
+                except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    results.append((False, exc))
+            conn.execute("COMMIT")
+        except BaseException as exc:  # noqa: BLE001 - the transaction failed: nothing was stored
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            results = [(False, exc)] * len(jobs)
+        for (_fn, future, loop), (ok, value) in zip(jobs, results):
+            loop.call_soon_threadsafe(_resolve, future, ok, value)
+
+
+def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

@@ -1,0 +1,1 @@
+"""The xAPI standard as pure functions: no I/O, no framework."""

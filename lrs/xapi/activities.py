@@ -1,0 +1,44 @@
+"""Canonical Activity definitions, built from the definitions statements carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGUAGE_MAPS = ("name", "description")
+COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
+
+
+def merge_definition(canonical: dict[str, Any] | None, incoming: dict[str, Any]) -> dict[str, Any]:
+    """The canonical definition after a statement brings ``incoming``.
+
+    Later values win property by property; language maps are merged per
+    language; extensions are merged per key; interaction components are
+    merged per component id (their descriptions per language).
+    """
+    if not canonical:
+        return dict(incoming)
+    merged = dict(canonical)
+    for prop, value in incoming.items():
+        old = merged.get(prop)
+        if prop in LANGUAGE_MAPS or prop == "extensions":
+            merged[prop] = {**old, **value} if isinstance(old, dict) and isinstance(value, dict) else value
+        elif prop in COMPONENT_LISTS and isinstance(old, list) and isinstance(value, list):
+            merged[prop] = _merge_components(old, value)
+        else:
+            merged[prop] = value
+    return merged
+
+
+def _merge_components(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id = {c.get("id"): dict(c) for c in old}
+    order = [c.get("id") for c in old]
+    for component in new:
+        cid = component.get("id")
+        if cid in by_id:
+            prev = by_id[cid]
+            desc = {**prev.get("description", {}), **component.get("description", {})}
+            by_id[cid] = {**prev, **component, **({"description": desc} if desc else {})}
+        else:
+            by_id[cid] = dict(component)
+            order.append(cid)
+    return [by_id[cid] for cid in order]

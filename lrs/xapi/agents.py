@@ -1,0 +1,60 @@
+"""Agents and Groups: Inverse Functional Identifiers and matching.
+
+Two Agents (or Identified Groups) are the same when they use the same IFI
+with the same value. An IFI is reduced to one string key, ``ifi_key``, which
+the stores index and compare.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import orjson
+
+IFI_PROPERTIES = ("mbox", "mbox_sha1sum", "openid", "account")
+
+
+def ifi_key(agent: dict[str, Any]) -> str | None:
+    """The one IFI of an Agent or Identified Group as a string key, or None (anonymous Group)."""
+    if "mbox" in agent:
+        return "mbox:" + agent["mbox"]
+    if "mbox_sha1sum" in agent:
+        return "mbox_sha1sum:" + agent["mbox_sha1sum"].lower()
+    if "openid" in agent:
+        return "openid:" + agent["openid"]
+    account = agent.get("account")
+    if isinstance(account, dict):
+        return "account:" + orjson.dumps([account.get("homePage"), account.get("name")]).decode()
+    return None
+
+
+def member_keys(actor: dict[str, Any]) -> Iterator[str]:
+    """The IFI keys of an Agent/Group and, for a Group, of its members."""
+    key = ifi_key(actor)
+    if key is not None:
+        yield key
+    if actor.get("objectType") == "Group":
+        for member in actor.get("member") or ():
+            if isinstance(member, dict):
+                key = ifi_key(member)
+                if key is not None:
+                    yield key
+
+
+def ifi_only(agent: dict[str, Any]) -> dict[str, Any]:
+    """The Agent/Group reduced to what identifies it (format=ids)."""
+    out: dict[str, Any] = {}
+    if "objectType" in agent:
+        out["objectType"] = agent["objectType"]
+    for prop in IFI_PROPERTIES:
+        if prop in agent:
+            out[prop] = agent[prop]
+            break
+    if agent.get("objectType") == "Group" and not any(p in agent for p in IFI_PROPERTIES):
+        out["member"] = [ifi_only(m) for m in agent.get("member") or () if isinstance(m, dict)]
+    return out
+
+
+def credential_authority(key: str, homepage: str) -> dict[str, Any]:
+    """The authority Agent the LRS writes for statements sent with credential ``key``."""
+    return {"objectType": "Agent", "account": {"homePage": homepage, "name": key}}

@@ -1,0 +1,64 @@
+"""The one exception type the LRS raises for a request it refuses.
+
+Domain code raises it; the HTTP layer renders it as a JSON body
+``{"error": ..., "message": ..., "path": ...}`` with the given status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class XAPIError(Exception):
+    """A refusal with an HTTP status and a JSON-serialisable body."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        error: str | None = None,
+        path: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.error = error or _DEFAULT_ERRORS.get(status, "error")
+        self.path = path
+        self.headers = headers or {}
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.error, "message": self.message}
+        if self.path is not None:
+            body["path"] = self.path
+        body.update(self.extra)
+        return body
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"XAPIError({self.status}, {self.message!r}, error={self.error!r}, path={self.path!r})"
+
+
+_DEFAULT_ERRORS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    429: "too_many_requests",
+}
+
+
+def bad_request(message: str, *, path: str | None = None, error: str = "bad_request", **extra: Any) -> XAPIError:
+    return XAPIError(400, message, error=error, path=path, **extra)
+
+
+def invalid(path: str, message: str, *, rule: str | None = None) -> XAPIError:
+    """A statement (or parameter) failed validation at ``path``."""
+    extra = {"rule": rule} if rule else {}
+    return XAPIError(400, f"{path}: {message}" if path else message, error="validation", path=path, **extra)

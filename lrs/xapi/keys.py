@@ -1,0 +1,37 @@
+"""Index keys: how a statement is found by the GET /statements filters.
+
+Each statement carries a set of string keys, one per (filter, value) it
+matches; a query asks for the statements carrying all of its keys. Both
+stores index exactly these strings (SQLite: a keys table; MongoDB: a
+multikey array), so the matching rules live here once.
+"""
+
+from __future__ import annotations
+
+
+def agent(ifi: str, *, related: bool = False) -> str:
+    return ("ra|" if related else "a|") + ifi
+
+
+def activity(activity_id: str, *, related: bool = False) -> str:
+    return ("ro|" if related else "o|") + activity_id
+
+
+def verb(verb_id: str) -> str:
+    return "v|" + verb_id
+
+
+def registration(value: str) -> str:
+    return "r|" + value.lower()
+
+
+def authority(ifi: str) -> str:
+    return "au|" + ifi
+
+
+def inheritable(key: str) -> bool:
+    """Whether a statement targeting another (StatementRef) inherits this key of its target.
+
+    Every filter except the permission filter on authority follows StatementRefs.
+    """
+    return not key.startswith("au|")

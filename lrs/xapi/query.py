@@ -1,0 +1,195 @@
+"""GET /statements as a typed, validated description: what to fetch, not how.
+
+``parse_statement_params`` turns the request's parameters into either a
+single-statement lookup (``SingleQuery``) or a ``StatementQuery``; the stores
+turn a ``StatementQuery`` into an indexed database query through its
+``index_keys()`` (see ``lrs.xapi.statements.index_keys`` for the same keys
+on the writing side).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+import orjson
+
+from lrs.xapi import keys as K
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.errors import bad_request
+from lrs.xapi.timestamps import normalise_bound
+from lrs.xapi.validate import is_iri, is_uuid, validate_agent
+
+FORMATS = ("exact", "ids", "canonical")
+SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId", "format", "attachments"})
+QUERY_PARAMS = frozenset(
+    {
+        "agent", "verb", "activity", "registration", "related_activities", "related_agents",
+        "since", "until", "limit", "format", "attachments", "ascending",
+    }
+)
+ALL_PARAMS = SINGLE_PARAMS | QUERY_PARAMS | {"more"}
+_LOWER = {p.lower(): p for p in ALL_PARAMS}
+
+
+@dataclass(frozen=True)
+class SingleQuery:
+    statement_id: str
+    voided: bool
+    format: str = "exact"
+    attachments: bool = False
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    agent: str | None = None  # IFI key
+    related_agents: bool = False
+    verb: str | None = None
+    activity: str | None = None
+    related_activities: bool = False
+    registration: str | None = None
+    since: str | None = None  # stored form (fixed-width UTC)
+    until: str | None = None
+    limit: int = 0
+    ascending: bool = False
+    format: str = "exact"
+    attachments: bool = False
+    authority: str | None = None  # IFI key: statements/read/mine sees only its own
+    params: dict[str, str] = field(default_factory=dict, compare=False)  # as sent, for `more`
+    cursor: str | None = None  # the store's opaque position, from a `more` link
+
+    def index_keys(self) -> list[str]:
+        """The index keys a statement must carry to match (all of them)."""
+        keys = []
+        if self.registration is not None:
+            keys.append(K.registration(self.registration))
+        if self.agent is not None:
+            keys.append(K.agent(self.agent, related=self.related_agents))
+        if self.activity is not None:
+            keys.append(K.activity(self.activity, related=self.related_activities))
+        if self.verb is not None:
+            keys.append(K.verb(self.verb))
+        if self.authority is not None:
+            keys.append(K.authority(self.authority))
+        return keys
+
+    def with_authority(self, authority: str | None) -> "StatementQuery":
+        return replace(self, authority=authority)
+
+
+def check_param_names(names: Any, allowed: frozenset[str]) -> None:
+    """400 for an unknown parameter, or a known one in the wrong case."""
+    for name in names:
+        if name in allowed:
+            continue
+        known = _LOWER.get(name.lower())
+        if known is not None and known != name:
+            raise bad_request(f"parameter {name!r} must be spelt {known!r}", path=name, error="parameter")
+        raise bad_request(f"unknown parameter {name!r}", path=name, error="parameter")
+
+
+def parse_bool(params: Mapping[str, str], name: str) -> bool:
+    value = params.get(name)
+    if value is None:
+        return False
+    if value in ("true", "false"):
+        return value == "true"
+    raise bad_request(f"{name} must be true or false", path=name, error="parameter")
+
+
+def parse_format(params: Mapping[str, str]) -> str:
+    value = params.get("format", "exact")
+    if value not in FORMATS:
+        raise bad_request("format must be one of ids, exact, canonical", path="format", error="parameter")
+    return value
+
+
+def parse_statement_params(params: Mapping[str, str], *, max_limit: int) -> SingleQuery | StatementQuery:
+    names = list(params.keys())
+    check_param_names(names, ALL_PARAMS)
+    if "more" in params:
+        if len(params) != 1:
+            raise bad_request("more cannot be combined with other parameters", path="more", error="parameter")
+        return decode_more(params["more"], max_limit=max_limit)
+    if "statementId" in params or "voidedStatementId" in params:
+        if "statementId" in params and "voidedStatementId" in params:
+            raise bad_request("statementId and voidedStatementId cannot both be given", error="parameter")
+        check_param_names(names, SINGLE_PARAMS)
+        name = "statementId" if "statementId" in params else "voidedStatementId"
+        value = params[name]
+        if not is_uuid(value):
+            raise bad_request(f"{name} must be a UUID", path=name, error="parameter")
+        return SingleQuery(value.lower(), name == "voidedStatementId", parse_format(params), parse_bool(params, "attachments"))
+    return _parse_query(params, max_limit=max_limit)
+
+
+def _parse_query(params: Mapping[str, str], *, max_limit: int) -> StatementQuery:
+    agent = None
+    if "agent" in params:
+        try:
+            obj = orjson.loads(params["agent"])
+        except orjson.JSONDecodeError:
+            raise bad_request("agent must be a JSON Agent or Identified Group", path="agent", error="parameter")
+        validate_agent(obj, path="agent")
+        agent = ifi_key(obj)
+        if agent is None:
+            raise bad_request("agent must be an Agent or an Identified Group", path="agent", error="parameter")
+    for name in ("verb", "activity"):
+        if name in params and not is_iri(params[name]):
+            raise bad_request(f"{name} must be an IRI", path=name, error="parameter")
+    registration = params.get("registration")
+    if registration is not None:
+        if not is_uuid(registration):
+            raise bad_request("registration must be a UUID", path="registration", error="parameter")
+        registration = registration.lower()
+    bounds = {}
+    for name in ("since", "until"):
+        if name in params:
+            bound = normalise_bound(params[name])
+            if bound is None:
+                raise bad_request(f"{name} must be an ISO 8601 timestamp", path=name, error="parameter")
+            bounds[name] = bound
+    limit = max_limit
+    if "limit" in params:
+        raw = params["limit"]
+        if not raw.isdigit():
+            raise bad_request("limit must be a non-negative integer", path="limit", error="parameter")
+        limit = int(raw) or max_limit
+    return StatementQuery(
+        agent=agent,
+        related_agents=parse_bool(params, "related_agents"),
+        verb=params.get("verb"),
+        activity=params.get("activity"),
+        related_activities=parse_bool(params, "related_activities"),
+        registration=registration,
+        since=bounds.get("since"),
+        until=bounds.get("until"),
+        limit=min(limit, max_limit),
+        ascending=parse_bool(params, "ascending"),
+        format=parse_format(params),
+        attachments=parse_bool(params, "attachments"),
+        params=dict(params),
+    )
+
+
+# -- the `more` link: the original parameters and the store's cursor, opaque to clients
+
+def encode_more(query: StatementQuery, cursor: str) -> str:
+    payload = orjson.dumps({"p": query.params, "c": cursor})
+    return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+
+
+def decode_more(token: str, *, max_limit: int) -> StatementQuery:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = orjson.loads(raw)
+        params, cursor = payload["p"], payload["c"]
+        if not isinstance(params, dict) or not isinstance(cursor, str):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
+        raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
+    if "more" in params or "statementId" in params or "voidedStatementId" in params:
+        raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
+    return replace(_parse_query(params, max_limit=max_limit), cursor=cursor)

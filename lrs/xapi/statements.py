@@ -1,0 +1,217 @@
+"""Statements as the LRS stores them: ids, stored/authority/version/timestamp,
+index keys, voiding targets, and the equivalence rule behind 409 Conflict.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import orjson
+
+from lrs.xapi import keys as K
+from lrs.xapi.agents import ifi_key, member_keys
+from lrs.xapi.timestamps import has_utc_zone, parse_timestamp, to_utc
+
+VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
+CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
+# Set by the LRS, so ignored when comparing a statement with one already stored.
+LRS_ASSIGNED = ("id", "stored", "authority", "version")
+
+
+@dataclass
+class PreparedStatement:
+    """A validated statement, completed by the LRS, with what the stores index."""
+
+    id: str  # lower-case UUID, the storage key
+    stored: str
+    statement: dict[str, Any]  # what GET returns (format=exact)
+    keys: frozenset[str]  # own index keys (see lrs.xapi.keys)
+    verb: str
+    ref: str | None = None  # object StatementRef target id: filters follow it
+    voids: str | None = None  # target id when this is a voiding statement
+    activities: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (id, definition)
+    sent_timestamp: bool = True
+
+    @property
+    def is_voiding(self) -> bool:
+        return self.voids is not None
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def prepare(
+    statement: dict[str, Any],
+    *,
+    stored: str,
+    authority: dict[str, Any],
+    api_version: str,
+) -> PreparedStatement:
+    """Complete a validated statement as the LRS stores it (mutates and returns it wrapped).
+
+    Sets ``id`` when missing, overwrites ``stored`` and ``authority``, sets ``version``
+    when missing, sets ``timestamp`` to ``stored`` when missing (and converts it to UTC
+    under 2.0), and writes every ``contextActivities`` value as an array.
+    """
+    statement.setdefault("id", new_id())
+    statement["stored"] = stored
+    statement["authority"] = authority
+    statement.setdefault("version", "2.0.0" if api_version.startswith("2.") else "1.0.0")
+    sent_timestamp = "timestamp" in statement
+    if not sent_timestamp:
+        statement["timestamp"] = stored
+    elif api_version.startswith("2.") and not has_utc_zone(statement["timestamp"]):
+        statement["timestamp"] = to_utc(statement["timestamp"])
+    _arrays_in_context(statement)
+    obj = statement["object"]
+    if obj.get("objectType") == "SubStatement":
+        _arrays_in_context(obj)
+    verb = statement["verb"]["id"]
+    ref = obj["id"].lower() if obj.get("objectType") == "StatementRef" else None
+    return PreparedStatement(
+        id=statement["id"].lower(),
+        stored=stored,
+        statement=statement,
+        keys=frozenset(index_keys(statement)),
+        verb=verb,
+        ref=ref,
+        voids=ref if verb == VOIDED_VERB else None,
+        activities=list(_activities(statement)),
+        sent_timestamp=sent_timestamp,
+    )
+
+
+def _arrays_in_context(statement: dict[str, Any]) -> None:
+    context_activities = (statement.get("context") or {}).get("contextActivities")
+    if isinstance(context_activities, dict):
+        for kind, value in context_activities.items():
+            if isinstance(value, dict):
+                context_activities[kind] = [value]
+
+
+# -- index keys --------------------------------------------------------------------------
+
+def index_keys(statement: dict[str, Any]) -> Iterator[str]:
+    """The statement's own index keys (StatementRef targets add theirs in the store)."""
+    yield K.verb(statement["verb"]["id"])
+    for ifi in member_keys(statement["actor"]):
+        yield K.agent(ifi)
+        yield K.agent(ifi, related=True)
+    obj = statement["object"]
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        yield K.activity(obj["id"])
+        yield K.activity(obj["id"], related=True)
+    elif kind in ("Agent", "Group"):
+        for ifi in member_keys(obj):
+            yield K.agent(ifi)
+            yield K.agent(ifi, related=True)
+    elif kind == "SubStatement":
+        yield from _related_keys(obj)
+    context = statement.get("context") or {}
+    if "registration" in context:
+        yield K.registration(context["registration"])
+    yield from _context_related_keys(context)
+    authority = statement.get("authority")
+    if isinstance(authority, dict):
+        for ifi in member_keys(authority):
+            yield K.agent(ifi, related=True)
+        own = ifi_key(authority)
+        if own is not None:
+            yield K.authority(own)
+
+
+def _related_keys(sub: dict[str, Any]) -> Iterator[str]:
+    """A SubStatement's agents and activities, as related keys."""
+    for ifi in member_keys(sub["actor"]):
+        yield K.agent(ifi, related=True)
+    obj = sub["object"]
+    kind = obj.get("objectType", "Activity")
+    if kind == "Activity":
+        yield K.activity(obj["id"], related=True)
+    elif kind in ("Agent", "Group"):
+        for ifi in member_keys(obj):
+            yield K.agent(ifi, related=True)
+    yield from _context_related_keys(sub.get("context") or {})
+
+
+def _context_related_keys(context: dict[str, Any]) -> Iterator[str]:
+    for role in ("instructor", "team"):
+        if isinstance(context.get(role), dict):
+            for ifi in member_keys(context[role]):
+                yield K.agent(ifi, related=True)
+    for entry in context.get("contextAgents") or ():
+        for ifi in member_keys(entry.get("agent") or {}):
+            yield K.agent(ifi, related=True)
+    for entry in context.get("contextGroups") or ():
+        for ifi in member_keys(entry.get("group") or {}):
+            yield K.agent(ifi, related=True)
+    for activity in _context_activities(context):
+        yield K.activity(activity["id"], related=True)
+
+
+def _context_activities(context: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for value in (context.get("contextActivities") or {}).values():
+        for activity in value if isinstance(value, list) else [value]:
+            if isinstance(activity, dict) and "id" in activity:
+                yield activity
+
+
+def _activities(statement: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every Activity in the statement (or its SubStatement) that carries a definition."""
+    yield from _defined(statement)
+    if statement["object"].get("objectType") == "SubStatement":
+        yield from _defined(statement["object"])
+
+
+def _defined(part: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for activity in [part["object"], *_context_activities(part.get("context") or {})]:
+        if activity.get("objectType", "Activity") == "Activity" and "definition" in activity:
+            yield activity["id"], activity["definition"]
+
+
+# -- equivalence ----------------------------------------------------------------------
+
+def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
+    """Whether ``incoming`` is the statement already stored under its id.
+
+    Differences the spec lists as exceptions to immutability are ignored: the
+    properties the LRS assigns, key order, the order of Group members, the
+    serialisation of timestamps, Activity definitions and Verb displays (which
+    are not part of the statement), and a single context Activity vs. an array.
+    """
+    a, b = _comparable(stored), _comparable(incoming.statement)
+    if not incoming.sent_timestamp:
+        a.pop("timestamp", None)
+        b.pop("timestamp", None)
+    return a == b
+
+
+def _comparable(statement: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in statement.items() if k not in LRS_ASSIGNED}
+    return _normalise(out)
+
+
+def _normalise(value: Any, key: str | None = None) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "definition" and value.get("objectType", "Activity") == "Activity" and "id" in value:
+                continue
+            if key == "verb" and k == "display":
+                continue
+            out[k] = _normalise(v, k)
+        if value.get("objectType") == "Group" and isinstance(out.get("member"), list):
+            out["member"] = sorted(out["member"], key=lambda m: orjson.dumps(m, option=orjson.OPT_SORT_KEYS))
+        if key == "contextActivities":
+            out = {k: v if isinstance(v, list) else [v] for k, v in out.items()}
+        return out
+    if isinstance(value, list):
+        return [_normalise(v, key) for v in value]
+    if key in ("timestamp",) and isinstance(value, str):
+        moment = parse_timestamp(value)
+        return moment.timestamp() if moment else value
+    return value

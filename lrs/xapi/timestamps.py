@@ -1,0 +1,105 @@
+"""ISO 8601 timestamps: parsing, UTC normalisation and the LRS's own format.
+
+``stored`` values are written by the LRS in one fixed-width UTC form,
+``YYYY-MM-DDTHH:MM:SS.ffffffZ``, so that string order is time order (the
+stores page on it).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+_EXTENDED = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"(Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+_BASIC = re.compile(
+    r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?"
+    r"(Z|[+-]\d{2}(?:\d{2})?)?$"
+)
+_UNKNOWN_OFFSETS = ("-00", "-0000", "-00:00")
+
+
+def parse_timestamp(value: str) -> datetime | None:
+    """Parse an ISO 8601 date-time; None when it is not one.
+
+    A missing zone is read as UTC. The RFC 3339 "unknown local offset"
+    forms (``-00:00``) are refused: they name no point in time.
+    """
+    if not isinstance(value, str):
+        return None
+    m = _EXTENDED.match(value) or _BASIC.match(value)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    if zone in _UNKNOWN_OFFSETS:
+        return None
+    try:
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        if zone is None or zone == "Z":
+            tz = timezone.utc
+        else:
+            sign = -1 if zone[0] == "-" else 1
+            digits = zone[1:].replace(":", "")
+            hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+            if hours > 23 or minutes > 59:
+                return None
+            tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        h = int(hour)
+        extra = timedelta(0)
+        if h == 24:  # ISO 8601 end of day: 24:00:00 only
+            if int(minute) or int(second or 0) or micro:
+                return None
+            h, extra = 0, timedelta(days=1)
+        sec = int(second or 0)
+        if sec == 60:  # leap second: keep the instant valid
+            sec, extra = 59, extra + timedelta(seconds=1)
+        return datetime(int(year), int(month), int(day), h, int(minute), sec, micro, tzinfo=tz) + extra
+    except ValueError:
+        return None
+
+
+def is_timestamp(value: object) -> bool:
+    return isinstance(value, str) and parse_timestamp(value) is not None
+
+
+def has_utc_zone(value: str) -> bool:
+    return value.endswith(("Z", "+00:00", "+0000", "+00"))
+
+
+def format_stored(moment: datetime) -> str:
+    """The LRS's fixed-width UTC form (microseconds, ``Z``)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def to_utc(value: str) -> str:
+    """Rewrite a timestamp in UTC keeping its instant and its precision (xAPI 2.0)."""
+    moment = parse_timestamp(value)
+    if moment is None:
+        return value
+    m = _EXTENDED.match(value) or _BASIC.match(value)
+    frac = m.group(7) if m else None
+    utc = moment.astimezone(timezone.utc)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if frac:
+        digits = f"{utc.microsecond:06d}"
+        text += "." + (digits[: len(frac)] if len(frac) <= 6 else digits)
+    return text + "Z"
+
+
+def normalise_bound(value: str) -> str | None:
+    """A ``since``/``until`` parameter in the stored form, for comparison with stored values."""
+    moment = parse_timestamp(value)
+    return None if moment is None else format_stored(moment)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def http_date(stored: str) -> str:
+    """An RFC 7231 HTTP-date (for Last-Modified) from a stored value."""
+    moment = parse_timestamp(stored) or now()
+    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)

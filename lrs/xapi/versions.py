@@ -1,0 +1,27 @@
+"""xAPI versions: which a request asks for, and which the LRS answers with."""
+
+from __future__ import annotations
+
+import re
+
+V1 = "1.0.3"
+V2 = "2.0.0"
+SUPPORTED = (V1, V2)
+_V1 = re.compile(r"^1\.0(\.\d+)?$")
+_V2 = re.compile(r"^2\.0(\.\d+)?$")
+
+
+def negotiate(header: str | None) -> str | None:
+    """The version the LRS follows for a request's X-Experience-API-Version, or None if unsupported."""
+    if header is None:
+        return None
+    header = header.strip()
+    if _V1.match(header):
+        return V1
+    if _V2.match(header):
+        return V2
+    return None
+
+
+def is_v2(version: str) -> bool:
+    return version.startswith("2.")
