@@ -323,7 +323,6 @@ def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
     """One page (limit + 1 rows, to know whether there is more) as a keyset query."""
     keys = query.index_keys()
     order = "ASC" if query.ascending else "DESC"
-    cmp = ">" if query.ascending else "<"
     args: list[Any] = []
     if keys:
         src, col = "statement_keys k JOIN statements s ON s.seq = k.seq", "k"
@@ -336,18 +335,26 @@ def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
             args.append(key)
     else:
         src, col, where = "statements s", "s", []
-    if query.since is not None:
-        where.append(f"{col}.stored > ?")
-        args.append(query.since)
-    if query.until is not None:
-        where.append(f"{col}.stored <= ?")
-        args.append(query.until)
+    since, until = query.since, query.until
     if query.cursor is not None:
         stored, _, seq = query.cursor.partition("|")
         if not seq.isdigit():
             raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
-        where.append(f"({col}.stored, {col}.seq) {cmp} (?, ?)")
-        args.extend([stored, int(seq)])
+        # A range on `stored` the index can use, then the tie-break on seq among equal stored values.
+        # The cursor row met the bound on its side already, so that bound is implied.
+        if query.ascending:
+            where.append(f"{col}.stored >= ? AND ({col}.stored > ? OR {col}.seq > ?)")
+            since = None
+        else:
+            where.append(f"{col}.stored <= ? AND ({col}.stored < ? OR {col}.seq < ?)")
+            until = None
+        args.extend([stored, stored, int(seq)])
+    if since is not None:
+        where.append(f"{col}.stored > ?")
+        args.append(since)
+    if until is not None:
+        where.append(f"{col}.stored <= ?")
+        args.append(until)
     where.append("s.voided = 0")
     sql = (
         f"SELECT s.data, {col}.stored, {col}.seq FROM {src} WHERE {' AND '.join(where)}"

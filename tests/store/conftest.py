@@ -1,0 +1,37 @@
+"""The store contract suite runs against every backend through one fixture.
+
+Test ids name the backend: ``[sqlite]`` (always). Later backends join the
+``BACKENDS`` list.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import AsyncIterator, Callable
+
+import pytest
+
+from lrs.store.base import Store
+from lrs.store.sqlite import SQLiteStore
+
+
+def _sqlite(tmp_path: Path) -> Store:
+    return SQLiteStore(str(tmp_path / "contract.sqlite3"), synchronous="NORMAL")
+
+
+BACKENDS: dict[str, Callable[[Path], Store]] = {"sqlite": _sqlite}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=list(BACKENDS))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    backend = BACKENDS[request.param](tmp_path)
+    await backend.open()
+    try:
+        yield backend
+    finally:
+        await backend.close()

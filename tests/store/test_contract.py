@@ -1,0 +1,246 @@
+"""What every Store must do (lrs.store.base.Store), asserted through the interface only."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from lrs.credentials import new_credential
+from lrs.xapi import keys as K
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.errors import XAPIError
+from lrs.xapi.query import StatementQuery
+from lrs.xapi.statements import VOIDED_VERB, PreparedStatement, prepare
+from lrs.xapi.timestamps import format_stored
+
+pytestmark = pytest.mark.anyio
+
+AUTHORITY = {"objectType": "Agent", "account": {"homePage": "urn:test", "name": "writer"}}
+ADA = {"mbox": "mailto:ada@example.com"}
+BOB = {"mbox": "mailto:bob@example.com"}
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+_clock = [0]
+
+
+def stored_at(offset_ms: int | None = None) -> str:
+    if offset_ms is None:
+        _clock[0] += 1
+        offset_ms = _clock[0]
+    return format_stored(T0 + timedelta(milliseconds=offset_ms))
+
+
+def make(
+    actor: dict[str, Any] = ADA,
+    verb: str = "http://example.com/verbs/did",
+    obj: dict[str, Any] | None = None,
+    *,
+    stored: str | None = None,
+    **extra: Any,
+) -> PreparedStatement:
+    statement = {
+        "id": str(uuid.uuid4()),
+        "actor": dict(actor),
+        "verb": {"id": verb},
+        "object": obj or {"id": "http://example.com/activities/a"},
+        **extra,
+    }
+    return prepare(statement, stored=stored or stored_at(), authority=AUTHORITY, api_version="1.0.3")
+
+
+def void(target: PreparedStatement | str) -> PreparedStatement:
+    target_id = target if isinstance(target, str) else target.id
+    return make(verb=VOIDED_VERB, obj={"objectType": "StatementRef", "id": target_id})
+
+
+def query(**fields: Any) -> StatementQuery:
+    fields.setdefault("limit", 100)
+    return StatementQuery(**fields)
+
+
+async def ids_of(store, q: StatementQuery) -> list[str]:
+    page, _ = await store.query_statements(q)
+    return [s["id"] for s in page]
+
+
+async def test_insert_then_get_returns_the_statement_as_stored(store) -> None:
+    p = make()
+    assert await store.insert_statements([p], define=False) == [p.id]
+    got = await store.get_statement(p.id, voided=False)
+    assert got == p.statement
+    assert await store.get_statement(p.id, voided=True) is None
+    assert await store.get_statement(str(uuid.uuid4()), voided=False) is None
+
+
+async def test_equivalent_statement_with_same_id_is_not_stored_twice(store) -> None:
+    p = make()
+    await store.insert_statements([p], define=False)
+    again = prepare(
+        {k: v for k, v in p.statement.items() if k not in ("stored", "authority", "version")},
+        stored=stored_at(), authority={"mbox": "mailto:other@example.com"}, api_version="1.0.3",
+    )
+    assert await store.insert_statements([again], define=False) == []
+    assert await ids_of(store, query()) == [p.id]
+
+
+async def test_different_statement_with_same_id_is_a_conflict_and_the_batch_is_not_stored(store) -> None:
+    p = make()
+    await store.insert_statements([p], define=False)
+    other = make(verb="http://example.com/verbs/other")
+    clash = make(actor=BOB)
+    clash.statement["id"] = p.id
+    clash = replace(clash, id=p.id)
+    with pytest.raises(XAPIError) as err:
+        await store.insert_statements([other, clash], define=False)
+    assert err.value.status == 409
+    assert await ids_of(store, query()) == [p.id]  # `other` was rolled back with the batch
+    assert (await store.get_statement(p.id, voided=False))["actor"] == ADA
+
+
+async def test_query_orders_by_stored_and_pages_with_a_cursor(store) -> None:
+    batch = [make(stored=stored_at(1000 + i)) for i in range(7)]
+    await store.insert_statements(batch, define=False)
+    expected = [p.id for p in reversed(batch)]
+    seen, cursor = [], None
+    while True:
+        page, cursor = await store.query_statements(query(limit=3, cursor=cursor))
+        seen += [s["id"] for s in page]
+        if cursor is None:
+            break
+    assert seen == expected
+    asc = await ids_of(store, query(ascending=True))
+    assert asc == [p.id for p in batch]
+
+
+async def test_paging_is_stable_while_new_statements_arrive(store) -> None:
+    await store.insert_statements([make(stored=stored_at(2000 + i)) for i in range(4)], define=False)
+    first, cursor = await store.query_statements(query(limit=2))
+    await store.insert_statements([make(stored=stored_at(3000))], define=False)
+    second, cursor = await store.query_statements(query(limit=2, cursor=cursor))
+    assert cursor is None
+    assert len({s["id"] for s in first + second}) == 4
+
+
+async def test_since_is_exclusive_and_until_inclusive(store) -> None:
+    a, b, c = (make(stored=stored_at(4000 + i)) for i in range(3))
+    await store.insert_statements([a, b, c], define=False)
+    assert await ids_of(store, query(since=a.stored)) == [c.id, b.id]
+    assert await ids_of(store, query(until=b.stored)) == [b.id, a.id]
+    assert await ids_of(store, query(since=a.stored, until=b.stored)) == [b.id]
+
+
+async def test_filters_by_agent_verb_activity_and_registration(store) -> None:
+    reg = str(uuid.uuid4())
+    mine = make(actor=ADA, verb="http://example.com/verbs/x", context={"registration": reg})
+    other = make(actor=BOB, obj={"id": "http://example.com/activities/b"})
+    as_object = make(actor=BOB, obj={"objectType": "Agent", **ADA})
+    await store.insert_statements([mine, other, as_object], define=False)
+    ada = ifi_key(ADA)
+    assert set(await ids_of(store, query(agent=ada))) == {mine.id, as_object.id}
+    assert await ids_of(store, query(verb="http://example.com/verbs/x")) == [mine.id]
+    assert await ids_of(store, query(activity="http://example.com/activities/b")) == [other.id]
+    assert await ids_of(store, query(registration=reg)) == [mine.id]
+    assert await ids_of(store, query(agent=ada, verb="http://example.com/verbs/did")) == [as_object.id]
+
+
+async def test_related_filters_reach_context_and_authority(store) -> None:
+    p = make(
+        actor=BOB,
+        context={
+            "instructor": dict(ADA),
+            "contextActivities": {"parent": [{"id": "http://example.com/activities/course"}]},
+        },
+    )
+    await store.insert_statements([p], define=False)
+    ada = ifi_key(ADA)
+    assert await ids_of(store, query(agent=ada)) == []
+    assert await ids_of(store, query(agent=ada, related_agents=True)) == [p.id]
+    assert await ids_of(store, query(activity="http://example.com/activities/course")) == []
+    assert await ids_of(store, query(activity="http://example.com/activities/course", related_activities=True)) == [p.id]
+    writer = ifi_key(AUTHORITY)
+    assert await ids_of(store, query(agent=writer, related_agents=True)) == [p.id]
+    assert await ids_of(store, query(authority=writer)) == [p.id]
+    assert await ids_of(store, query(authority=ifi_key(ADA))) == []
+
+
+async def test_voiding_hides_the_target_from_queries_and_get(store) -> None:
+    target = make()
+    await store.insert_statements([target], define=False)
+    voiding = void(target)
+    await store.insert_statements([voiding], define=False)
+    assert await store.get_statement(target.id, voided=False) is None
+    assert (await store.get_statement(target.id, voided=True))["id"] == target.statement["id"]
+    # the voiding statement matches the voided one's filters (StatementRef rule); the voided one is gone
+    assert await ids_of(store, query(agent=ifi_key(ADA))) == [voiding.id]
+    assert await ids_of(store, query(activity="http://example.com/activities/a")) == [voiding.id]
+
+
+async def test_voiding_before_the_target_arrives_voids_it_on_arrival(store) -> None:
+    target_id = str(uuid.uuid4())
+    await store.insert_statements([void(target_id)], define=False)
+    target = make()
+    target.statement["id"] = target_id
+    target = replace(target, id=target_id)
+    await store.insert_statements([target], define=False)
+    assert await store.get_statement(target_id, voided=False) is None
+    assert await store.get_statement(target_id, voided=True) is not None
+
+
+async def test_a_voiding_statement_cannot_be_voided(store) -> None:
+    target = make()
+    voiding = void(target)
+    await store.insert_statements([target, voiding], define=False)
+    with pytest.raises(XAPIError) as err:
+        await store.insert_statements([void(voiding)], define=False)
+    assert err.value.status == 400
+    assert await store.get_statement(voiding.id, voided=False) is not None
+
+
+async def test_statement_refs_are_followed_recursively_and_late(store) -> None:
+    c = make(actor=ADA, obj={"id": "http://example.com/activities/c"})
+    b = make(actor=BOB, verb="http://example.com/verbs/ref", obj={"objectType": "StatementRef", "id": c.id})
+    a = make(actor=BOB, verb="http://example.com/verbs/ref", obj={"objectType": "StatementRef", "id": b.id})
+    # a and b arrive before their target c
+    await store.insert_statements([a], define=False)
+    await store.insert_statements([b], define=False)
+    await store.insert_statements([c], define=False)
+    assert set(await ids_of(store, query(activity="http://example.com/activities/c"))) == {a.id, b.id, c.id}
+    assert set(await ids_of(store, query(agent=ifi_key(ADA)))) == {a.id, b.id, c.id}
+    # time filters still apply to the referencing statement itself (stored order: c, b, a)
+    assert await ids_of(store, query(activity="http://example.com/activities/c", since=b.stored)) == [a.id]
+    assert await ids_of(store, query(activity="http://example.com/activities/c", until=c.stored)) == [c.id]
+
+
+async def test_activity_definitions_become_canonical(store) -> None:
+    aid = "http://example.com/activities/defined"
+    first = make(obj={"id": aid, "definition": {"name": {"en-US": "One"}}})
+    second = make(obj={"id": aid, "definition": {"name": {"fr": "Un"}, "type": "http://example.com/t"}})
+    await store.insert_statements([first], define=False)
+    await store.insert_statements([second], define=False)
+    assert (await store.activities([aid]))[aid] == {"name": {"en-US": "One"}}  # no define scope: not updated
+    await store.insert_statements([make(obj=second.statement["object"])], define=True)
+    assert (await store.activities([aid, "http://example.com/unknown"])) == {
+        aid: {"name": {"en-US": "One", "fr": "Un"}, "type": "http://example.com/t"}
+    }
+
+
+async def test_credentials_are_kept_listed_and_revoked(store) -> None:
+    cred, secret = new_credential(["statements/write"], authority_homepage="urn:test")
+    await store.put_credential(cred)
+    got = await store.get_credential(cred.key)
+    assert got == cred and secret not in got.secret_hash
+    assert [c.key for c in await store.list_credentials()] == [cred.key]
+    assert await store.revoke_credential(cred.key) is True
+    assert (await store.get_credential(cred.key)).revoked is True
+    assert await store.revoke_credential("nope") is False
+    assert await store.get_credential("nope") is None
+
+
+async def test_index_keys_of_a_query_are_the_ones_statements_carry(store) -> None:
+    reg = str(uuid.uuid4()).upper()
+    p = make(context={"registration": reg})
+    assert K.registration(reg) in p.keys
+    assert query(registration=reg.lower()).index_keys() == [K.registration(reg)]
