@@ -5,10 +5,13 @@
 principal's scopes against ``PERMISSIONS`` for the resource and action
 (403 when they do not allow the call). /about needs no credential.
 
-Credentials are looked up in the store on every request, so that a
-revocation takes effect at once; the slow PBKDF2 check of a secret runs once
-per process and credential, after which a keyed digest of the accepted
-secret is remembered.
+A revocation takes effect at once: reads look the credential up in the
+store on every request; statement writes, the hot path, are authorised
+again by the store inside the transaction that commits them
+(``insert_statements(..., credential=key)``), so they need no look-up of
+their own once the credential is known. The slow PBKDF2 check of a secret
+runs once per process and credential, after which a keyed digest of the
+accepted secret is remembered.
 """
 
 from __future__ import annotations
@@ -92,21 +95,35 @@ class Authenticator:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._accepted: dict[str, bytes] = {}
+        self._accepted: dict[str, tuple[bytes, Credential]] = {}
 
-    async def principal(self, authorization: str | None) -> Principal:
+    async def principal(self, authorization: str | None, *, checked_at_commit: bool = False) -> Principal:
+        """The Principal for an Authorization header.
+
+        ``checked_at_commit``: the caller's store write re-checks the credential
+        (statement writes), so a remembered credential needs no look-up here.
+        """
         key, secret = _basic(authorization)
+        if checked_at_commit:
+            remembered = self._accepted.get(key)
+            if remembered is not None and remembered[0] == _digest(remembered[1], secret):
+                return _principal(remembered[1])
         credential = await self.store.get_credential(key)
         if credential is None or credential.revoked:
             raise _unauthorized("unknown or revoked credential")
-        digest = hashlib.sha256(f"{credential.secret_hash}\0{secret}".encode()).digest()
-        if self._accepted.get(key) != digest:
+        digest = _digest(credential, secret)
+        remembered = self._accepted.get(key)
+        if remembered is None or remembered[0] != digest:
             if not await asyncio.to_thread(verify_secret, secret, credential.secret_hash):
                 raise _unauthorized("wrong secret")
             if len(self._accepted) >= MAX_REMEMBERED:
                 self._accepted.clear()
-            self._accepted[key] = digest
+        self._accepted[key] = (digest, credential)
         return _principal(credential)
+
+
+def _digest(credential: Credential, secret: str) -> bytes:
+    return hashlib.sha256(f"{credential.secret_hash}\0{secret}".encode()).digest()
 
 
 def _principal(credential: Credential) -> Principal:
@@ -152,8 +169,10 @@ class AuthMiddleware:
                 if name.lower() == b"authorization":
                     authorization = value.decode("latin-1")
                     break
-            principal = await self.authenticator.principal(authorization)
             action = READ if scope["method"] in ("GET", "HEAD") else WRITE
+            principal = await self.authenticator.principal(
+                authorization, checked_at_commit=(resource == "statements" and action == WRITE)
+            )
             allowed = PERMISSIONS.get((resource, action))
             if allowed is not None and not (principal.scopes & allowed):
                 raise XAPIError(

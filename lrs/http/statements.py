@@ -97,7 +97,7 @@ async def _store_batch(request: Request, batch: list[dict[str, Any]]) -> list[st
         )
         for index, statement in enumerate(batch)
     ]
-    await store.insert_statements(prepared, define=principal.may_define)
+    await store.insert_statements(prepared, define=principal.may_define, credential=principal.key)
     return [p.statement["id"] for p in prepared]
 
 

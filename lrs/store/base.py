@@ -38,8 +38,14 @@ class Store(Protocol):
     async def close(self) -> None: ...
 
     # -- statements
-    async def insert_statements(self, batch: Sequence[PreparedStatement], *, define: bool) -> list[str]:
+    async def insert_statements(
+        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
+    ) -> list[str]:
         """Store a batch atomically: all of it or nothing.
+
+        With ``credential``, the batch is refused (401 XAPIError) if that credential
+        is unknown or revoked when the batch commits: writes are authorised at
+        commit time, so a revocation takes effect at once without a look-up per request.
 
         A statement whose id is already stored is skipped when equivalent
         (``lrs.xapi.statements.equivalent``) and refused with a 409 XAPIError

@@ -140,8 +140,10 @@ class SQLiteStore:
 
     # -- statements
 
-    async def insert_statements(self, batch: Sequence[PreparedStatement], *, define: bool) -> list[str]:
-        return await self._write(lambda conn: _insert(conn, batch, define))
+    async def insert_statements(
+        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
+    ) -> list[str]:
+        return await self._write(lambda conn: _insert(conn, batch, define, credential))
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
         def get(conn: sqlite3.Connection) -> bytes | None:
@@ -228,93 +230,137 @@ def _credential(row: tuple) -> Credential:
 
 # -- writing (runs on the writer thread, inside a transaction) ---------------------------
 
-def _insert(conn: sqlite3.Connection, batch: Sequence[PreparedStatement], define: bool) -> list[str]:
-    stored_ids: list[str] = []
-    definitions: dict[str, dict[str, Any]] = {}
+CHUNK = 500  # ids per IN (...) list
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def _in(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[tuple]:
+    """Run ``sql`` (with one ``{}`` for the placeholder list) over ``values`` in chunks."""
+    rows: list[tuple] = []
+    for chunk in _chunks(values):
+        rows += conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
+    return rows
+
+
+def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
+    if key is None:
+        return
+    row = conn.execute("SELECT revoked FROM credentials WHERE key = ?", (key,)).fetchone()
+    if row is None or row[0]:
+        raise XAPIError(401, "unknown or revoked credential", error="unauthorized",
+                        headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
+
+
+def _insert(
+    conn: sqlite3.Connection, batch: Sequence[PreparedStatement], define: bool, credential: str | None
+) -> list[str]:
+    _check_credential(conn, credential)
+    located = len(batch) > 1
+    existing = dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", [p.id for p in batch]))
+    new: list[PreparedStatement] = []
     for index, prepared in enumerate(batch):
-        row = conn.execute("SELECT data FROM statements WHERE id = ?", (prepared.id,)).fetchone()
-        if row is not None:
-            if equivalent(orjson.loads(row[0]), prepared):
+        if prepared.id in existing:
+            if equivalent(orjson.loads(existing[prepared.id]), prepared):
                 continue
             raise XAPIError(
                 409, f"a different statement with id {prepared.id} is already stored",
-                path=f"[{index}].id" if len(batch) > 1 else "id", error="conflict", statementId=prepared.id,
+                path=f"[{index}].id" if located else "id", error="conflict", statementId=prepared.id,
             )
-        target = None
-        if prepared.voids is not None:
-            target = conn.execute("SELECT seq, voiding FROM statements WHERE id = ?", (prepared.voids,)).fetchone()
-            if target is not None and target[1]:
+        new.append(prepared)
+    if not new:
+        return []
+    base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
+    rows, key_rows = [], []
+    for offset, prepared in enumerate(new, start=base + 1):
+        rows.append((offset, prepared.id, prepared.stored, int(prepared.is_voiding), prepared.ref,
+                     orjson.dumps(sorted(prepared.keys)), orjson.dumps(prepared.statement)))
+        key_rows += [(k, prepared.stored, offset) for k in prepared.keys]
+    conn.executemany(
+        "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data) VALUES (?,?,?,?,?,?,?)", rows
+    )
+    conn.executemany("INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)", key_rows)
+    new_ids = [p.id for p in new]
+    _void(conn, new, located, batch)
+    targets = [p.ref for p in new if p.ref is not None]
+    _propagate(conn, new_ids + targets)
+    _save_definitions(conn, new, define)
+    return new_ids
+
+
+def _void(
+    conn: sqlite3.Connection, new: list[PreparedStatement], located: bool, batch: Sequence[PreparedStatement]
+) -> None:
+    """Voiding, whichever of the voiding statement and its target arrived first."""
+    voids = [p.voids for p in new if p.voids is not None]
+    if voids:
+        voiding_targets = {r[0] for r in _in(conn, "SELECT id FROM statements WHERE voiding = 1 AND id IN ({})", voids)}
+        fresh = {id(p) for p in new}
+        for index, prepared in enumerate(batch):
+            if id(prepared) in fresh and prepared.voids in voiding_targets:
                 raise bad_request(
                     f"statement {prepared.voids} is a voiding statement and cannot be voided",
-                    path=f"[{index}].object.id" if len(batch) > 1 else "object.id", error="voiding",
+                    path=f"[{index}].object.id" if located else "object.id", error="voiding",
                 )
-        keys = set(prepared.keys)
-        if prepared.ref is not None:
-            ref_row = conn.execute("SELECT keys FROM statements WHERE id = ?", (prepared.ref,)).fetchone()
-            if ref_row is not None:
-                keys.update(k for k in orjson.loads(ref_row[0]) if K.inheritable(k))
-        referrers = conn.execute(
-            "SELECT seq, stored, keys, voiding FROM statements WHERE ref = ?", (prepared.id,)
-        ).fetchall()
-        voided = int(not prepared.is_voiding and any(r[3] for r in referrers))
-        seq = conn.execute(
-            "INSERT INTO statements(id, stored, voiding, voided, ref, keys, data) VALUES (?,?,?,?,?,?,?)",
-            (prepared.id, prepared.stored, int(prepared.is_voiding), voided, prepared.ref,
-             orjson.dumps(sorted(keys)), orjson.dumps(prepared.statement)),
-        ).lastrowid
-        conn.executemany(
-            "INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)",
-            [(k, prepared.stored, seq) for k in keys],
+    # Every statement (old or new) targeted by a voiding statement is voided, unless it voids itself.
+    candidates = voids + [p.id for p in new if not p.is_voiding]
+    for chunk in _chunks(candidates):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(
+            f"UPDATE statements SET voided = 1 WHERE voiding = 0 AND voided = 0 AND id IN ({marks})"
+            f" AND id IN (SELECT ref FROM statements WHERE voiding = 1 AND ref IN ({marks}))",
+            [*chunk, *chunk],
         )
-        if target is not None:
-            conn.execute("UPDATE statements SET voided = 1 WHERE seq = ?", (target[0],))
-        if referrers:
-            _propagate(conn, referrers, {k for k in keys if K.inheritable(k)})
-        for activity_id, definition in prepared.activities:
-            if activity_id in definitions:
-                definitions[activity_id] = merge_definition(definitions[activity_id], definition) if define else definitions[activity_id]
-            else:
-                definitions[activity_id] = definition
-        stored_ids.append(prepared.id)
-    if definitions:
-        _save_definitions(conn, definitions, define)
-    return stored_ids
 
 
-def _propagate(conn: sqlite3.Connection, referrers: list[tuple], keys: set[str]) -> None:
-    """Statements targeting a newly stored statement (StatementRef) inherit its filter keys, recursively."""
-    work = [(referrers, keys)]
-    seen: set[int] = set()
-    while work:
-        rows, inherited = work.pop()
-        for seq, stored, own_keys, _voiding in rows:
-            if seq in seen:
-                continue
-            seen.add(seq)
+def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
+    """Statements targeting these (StatementRef) inherit their filter keys, recursively (in both arrival orders)."""
+    while targets:  # keys only ever grow, so this ends (also on reference cycles)
+        pairs = _in(
+            conn,
+            "SELECT r.seq, r.id, r.stored, r.keys, t.keys FROM statements r JOIN statements t ON t.id = r.ref"
+            " WHERE r.ref IN ({})",
+            targets,
+        )
+        targets = []
+        for seq, statement_id, stored, own_keys, target_keys in pairs:
             current = set(orjson.loads(own_keys))
-            new = inherited - current
+            new = {k for k in orjson.loads(target_keys) if K.inheritable(k)} - current
             if not new:
                 continue
             conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (orjson.dumps(sorted(current | new)), seq))
             conn.executemany(
                 "INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)", [(k, stored, seq) for k in new]
             )
-            statement_id = conn.execute("SELECT id FROM statements WHERE seq = ?", (seq,)).fetchone()[0]
-            further = conn.execute(
-                "SELECT seq, stored, keys, voiding FROM statements WHERE ref = ?", (statement_id,)
-            ).fetchall()
-            if further:
-                work.append((further, new))
+            targets.append(statement_id)
 
 
-def _save_definitions(conn: sqlite3.Connection, definitions: dict[str, dict[str, Any]], define: bool) -> None:
+def _save_definitions(conn: sqlite3.Connection, new: list[PreparedStatement], define: bool) -> None:
+    """Canonical Activity definitions: merged in with the define scope, else recorded only when unknown."""
+    definitions: dict[str, dict[str, Any]] = {}
+    for prepared in new:
+        for activity_id, definition in prepared.activities:
+            if activity_id not in definitions:
+                definitions[activity_id] = definition
+            elif define:
+                definitions[activity_id] = merge_definition(definitions[activity_id], definition)
+    if not definitions:
+        return
+    known = dict(_in(conn, "SELECT id, definition FROM activities WHERE id IN ({})", list(definitions)))
+    inserts, updates = [], []
     for activity_id, definition in definitions.items():
-        row = conn.execute("SELECT definition FROM activities WHERE id = ?", (activity_id,)).fetchone()
-        if row is None:
-            conn.execute("INSERT INTO activities(id, definition) VALUES (?, ?)", (activity_id, orjson.dumps(definition)))
+        if activity_id not in known:
+            inserts.append((activity_id, orjson.dumps(definition)))
         elif define:
-            merged = merge_definition(orjson.loads(row[0]), definition)
-            conn.execute("UPDATE activities SET definition = ? WHERE id = ?", (orjson.dumps(merged), activity_id))
+            merged = merge_definition(orjson.loads(known[activity_id]), definition)
+            updates.append((orjson.dumps(merged), activity_id))
+    if inserts:
+        conn.executemany("INSERT INTO activities(id, definition) VALUES (?, ?)", inserts)
+    if updates:
+        conn.executemany("UPDATE activities SET definition = ? WHERE id = ?", updates)
 
 
 # -- reading -----------------------------------------------------------------------------

@@ -56,7 +56,8 @@ def prepare(
     when missing, sets ``timestamp`` to ``stored`` when missing (and converts it to UTC
     under 2.0), and writes every ``contextActivities`` value as an array.
     """
-    statement.setdefault("id", new_id())
+    if "id" not in statement:
+        statement["id"] = new_id()
     statement["stored"] = stored
     statement["authority"] = authority
     statement.setdefault("version", "2.0.0" if api_version.startswith("2.") else "1.0.0")
