@@ -10,14 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from lrs.http.auth import Principal
 from lrs.http.responses import JSON, json_response, no_content
 from lrs.store.base import Store
-from lrs.xapi import formats
+from lrs.xapi import formats, strict_json
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.query import SingleQuery, StatementQuery, check_param_names, encode_more, parse_statement_params
 from lrs.xapi.statements import PreparedStatement, prepare
@@ -114,9 +113,11 @@ async def _json_body(request: Request) -> Any:
     if not raw:
         raise bad_request("the request body is empty", path="", error="json")
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        return strict_json.loads(raw)
+    except ValueError as exc:  # also UnicodeDecodeError and DuplicateKey
         raise bad_request(f"the body is not valid JSON: {exc}", path="", error="json")
+    except RecursionError:
+        raise bad_request("the body is nested too deeply", path="", error="json")
 
 
 # -- reading ---------------------------------------------------------------------------

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 _EXTENDED = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"(Z|[+-]\d{2}(?::?\d{2})?)?$"
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?$"
 )
 _BASIC = re.compile(
-    r"^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?"
-    r"(Z|[+-]\d{2}(?:\d{2})?)?$"
+    r"^(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?"
+    r"([Zz]|[+-]\d{2}(?:\d{2})?)?$"
 )
 _UNKNOWN_OFFSETS = ("-00", "-0000", "-00:00")
 
@@ -38,7 +38,7 @@ def parse_timestamp(value: str) -> datetime | None:
         return None
     try:
         micro = int((frac or "0")[:6].ljust(6, "0"))
-        if zone is None or zone == "Z":
+        if zone is None or zone in ("Z", "z"):
             tz = timezone.utc
         else:
             sign = -1 if zone[0] == "-" else 1
@@ -66,7 +66,7 @@ def is_timestamp(value: object) -> bool:
 
 
 def has_utc_zone(value: str) -> bool:
-    return value.endswith(("Z", "+00:00", "+0000", "+00"))
+    return value.endswith(("Z", "z", "+00:00", "+0000", "+00"))
 
 
 def format_stored(moment: datetime) -> str:
