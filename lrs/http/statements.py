@@ -52,6 +52,7 @@ async def put_statement(request: Request) -> Response:
         raise bad_request("PUT /statements takes one Statement object", path="", error="validation")
     version = _version(request)
     validate_statement(body, version)
+    _attachments_by_url(body, "")
     if "id" in body and body["id"].lower() != statement_id.lower():
         raise bad_request("the statement's id does not match the statementId parameter", path="id", error="parameter")
     body.setdefault("id", statement_id)
@@ -70,6 +71,7 @@ async def post_statements(request: Request) -> Response:
     seen: dict[str, int] = {}
     for index, statement in enumerate(batch):
         validate_statement(statement, version, path="" if single else f"[{index}]")
+        _attachments_by_url(statement, "" if single else f"[{index}].")
         if "id" in statement:
             sid = statement["id"].lower()
             if sid in seen:
@@ -80,6 +82,16 @@ async def post_statements(request: Request) -> Response:
             seen[sid] = index
     ids = await _store_batch(request, batch)
     return json_response(ids, headers=_consistent())
+
+
+def _attachments_by_url(statement: dict[str, Any], prefix: str) -> None:
+    """An application/json request carries no attachment content: each attachment needs a fileUrl (XAPI-00129)."""
+    for index, attachment in enumerate(statement.get("attachments") or ()):
+        if "fileUrl" not in attachment:
+            raise bad_request(
+                "an attachment without fileUrl must be sent with its content as multipart/mixed",
+                path=f"{prefix}attachments[{index}].fileUrl", error="attachments",
+            )
 
 
 async def _store_batch(request: Request, batch: list[dict[str, Any]]) -> list[str]:
@@ -151,7 +163,9 @@ def _own(statement: dict[str, Any], principal: Principal) -> bool:
     return statement.get("authority") == principal.authority
 
 
-async def _formatted(store: Store, page: list[dict[str, Any]], fmt: str, languages: list[str]) -> list[dict[str, Any]]:
+async def _formatted(
+    store: Store, page: list[dict[str, Any]], fmt: str, languages: list[tuple[str, float]]
+) -> list[dict[str, Any]]:
     if fmt == "ids":
         return [formats.to_ids(s) for s in page]
     if fmt == "canonical":

@@ -88,7 +88,7 @@ class SQLiteStore:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         conn.execute(f"PRAGMA synchronous = {self.synchronous}")
-        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB
+        conn.execute(f"PRAGMA cache_size = {-16384 if readonly else -32768}")  # KiB: 16 MiB per reader, 32 MiB writer
         conn.execute("PRAGMA temp_store = MEMORY")
         if readonly:
             conn.execute("PRAGMA query_only = 1")

@@ -76,7 +76,7 @@ def _activities(part: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def to_canonical(
-    statement: dict[str, Any], definitions: dict[str, dict[str, Any]], languages: list[str]
+    statement: dict[str, Any], definitions: dict[str, dict[str, Any]], languages: list[tuple[str, float]]
 ) -> dict[str, Any]:
     """Activities with the LRS's canonical definition and one language per language map; Verb display in one language."""
     out = copy.deepcopy(statement)
@@ -84,7 +84,7 @@ def to_canonical(
     return out
 
 
-def _canonical_in(part: dict[str, Any], definitions: dict[str, dict[str, Any]], languages: list[str]) -> None:
+def _canonical_in(part: dict[str, Any], definitions: dict[str, dict[str, Any]], languages: list[tuple[str, float]]) -> None:
     verb = part["verb"]
     if isinstance(verb.get("display"), dict):
         verb["display"] = one_language(verb["display"], languages)
@@ -103,7 +103,7 @@ def _activities_here(part: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from activities
 
 
-def _definition_in(definition: dict[str, Any], languages: list[str]) -> dict[str, Any]:
+def _definition_in(definition: dict[str, Any], languages: list[tuple[str, float]]) -> dict[str, Any]:
     for prop in LANGUAGE_MAP_PROPS:
         if isinstance(definition.get(prop), dict):
             definition[prop] = one_language(definition[prop], languages)
@@ -116,8 +116,8 @@ def _definition_in(definition: dict[str, Any], languages: list[str]) -> dict[str
 
 # -- Accept-Language --------------------------------------------------------------------
 
-def parse_accept_language(header: str | None) -> list[str]:
-    """Language ranges in order of preference (RFC 2616 §14.4); ranges with q=0 dropped."""
+def parse_accept_language(header: str | None) -> list[tuple[str, float]]:
+    """Language ranges with their quality, most preferred first (RFC 2616 §14.4); q=0 means refused."""
     if not header:
         return []
     ranges: list[tuple[float, int, str]] = []
@@ -131,32 +131,48 @@ def parse_accept_language(header: str | None) -> list[str]:
             name, _, value = param.strip().partition("=")
             if name.strip().lower() == "q":
                 try:
-                    quality = float(value)
+                    quality = min(max(float(value), 0.0), 1.0)
                 except ValueError:
                     quality = 0.0
-        if quality > 0:
-            ranges.append((-quality, position, tag))
-    return [tag for _, _, tag in sorted(ranges)]
+        ranges.append((-quality, position, tag))
+    return [(tag, -negative) for negative, _, tag in sorted(ranges)]
 
 
-def one_language(language_map: dict[str, str], languages: list[str]) -> dict[str, str]:
-    """The one entry of a language map that best fits the preferred language ranges."""
+def _matches(language_range: str, tag: str) -> bool:
+    """RFC 2616 §14.4: a range matches a tag equal to it or starting with it and '-'."""
+    return language_range == "*" or tag == language_range or tag.startswith(language_range + "-")
+
+
+def one_language(language_map: dict[str, str], ranges: list[tuple[str, float]]) -> dict[str, str]:
+    """The one entry of a language map that best fits the Accept-Language ranges.
+
+    The best-quality acceptable match wins; with no match, any language the
+    client did not refuse (q=0), preferring English; if every language is
+    refused, the first one (the spec asks for exactly one).
+    """
     if len(language_map) <= 1:
         return dict(language_map)
-    lowered = {key.lower(): key for key in language_map}
-    for wanted in languages:
-        w = wanted.lower()
-        if w == "*":
-            break
-        if w in lowered:
-            key = lowered[w]
-            return {key: language_map[key]}
-        for low, key in lowered.items():  # the range "en" matches "en-US"
-            if low.startswith(w + "-"):
+    lowered = [(key.lower(), key) for key in language_map]
+    refused = {r.lower() for r, q in ranges if q == 0}
+
+    def acceptable(tag: str) -> bool:
+        best = max(((len(r), q) for r, q in ranges if _matches(r.lower(), tag)), default=None)
+        return best is None or best[1] > 0
+
+    for language_range, quality in ranges:
+        if quality == 0:
+            continue
+        wanted = language_range.lower()
+        for low, key in lowered:
+            if wanted != "*" and low == wanted:
                 return {key: language_map[key]}
+        for low, key in lowered:
+            if _matches(wanted, low) and acceptable(low):
+                return {key: language_map[key]}
+    candidates = [(low, key) for low, key in lowered if low not in refused and acceptable(low)]
     for fallback in ("en-us", "en"):
-        if fallback in lowered:
-            key = lowered[fallback]
-            return {key: language_map[key]}
-    key = next(iter(language_map))
+        for low, key in candidates:
+            if low == fallback:
+                return {key: language_map[key]}
+    low, key = candidates[0] if candidates else lowered[0]
     return {key: language_map[key]}
