@@ -10,11 +10,21 @@ Statements are found through ``statement_keys(key, stored, seq)``: one row
 per index key (``lrs.xapi.keys``), clustered by key then stored order, so a
 filtered page is one index range scan and the next page starts where the
 last one ended (keyset cursor on ``(stored, seq)``).
+
+That index is written in bulk, not row by row: a statement is stored with its
+keys as a JSON list, and the writer thread moves the keys of every statement
+not yet indexed into ``statement_keys`` in one INSERT ... SELECT (when a few
+thousand are waiting, when it is idle, or when a filtered read asks for it).
+Writing a key's rows for thousands of statements at once touches each index
+page once instead of once per statement. A filtered read first makes sure
+every statement committed before it is indexed (``indexed_seq`` in ``meta``),
+so reads always see the writes that came before them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
@@ -31,6 +41,7 @@ from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement, equivalent
 
 T = TypeVar("T")
+log = logging.getLogger("lrs.store.sqlite")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS statements (
@@ -40,7 +51,7 @@ CREATE TABLE IF NOT EXISTS statements (
     voiding INTEGER NOT NULL DEFAULT 0,
     voided INTEGER NOT NULL DEFAULT 0,
     ref TEXT,
-    keys BLOB NOT NULL,
+    keys TEXT NOT NULL,
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS statements_stored ON statements(stored, seq);
@@ -55,6 +66,11 @@ CREATE TABLE IF NOT EXISTS activities (
     id TEXT PRIMARY KEY,
     definition BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta(name, value) VALUES ('indexed_seq', 0);
 CREATE TABLE IF NOT EXISTS credentials (
     key TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL,
@@ -68,6 +84,7 @@ CREATE TABLE IF NOT EXISTS credentials (
 """
 
 MAX_GROUP = 512  # requests committed together at most
+INDEX_BATCH = 2000  # statements waiting for the key index before the writer indexes them under load
 
 
 class SQLiteStore:
@@ -158,11 +175,17 @@ class SQLiteStore:
     async def query_statements(self, query: StatementQuery) -> tuple[list[dict[str, Any]], str | None]:
         sql, args = _page_sql(query)
         limit = query.limit
+        filtered = bool(query.index_keys())
 
-        def run(conn: sqlite3.Connection) -> list[tuple[bytes, str, int]]:
+        def run(conn: sqlite3.Connection) -> list[tuple[bytes, str, int]] | None:
+            if filtered and _index_lag(conn) > 0:
+                return None  # the key index is behind the statements committed so far
             return conn.execute(sql, args).fetchall()
 
         rows = await self._read(run)
+        if rows is None:
+            await self._write(_index)
+            rows = await self._read(lambda conn: conn.execute(sql, args).fetchall())
         cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
@@ -274,15 +297,13 @@ def _insert(
     if not new:
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
-    rows, key_rows = [], []
-    for offset, prepared in enumerate(new, start=base + 1):
-        rows.append((offset, prepared.id, prepared.stored, int(prepared.is_voiding), prepared.ref,
-                     orjson.dumps(sorted(prepared.keys)), orjson.dumps(prepared.statement)))
-        key_rows += [(k, prepared.stored, offset) for k in prepared.keys]
+    rows = [
+        (seq, p.id, p.stored, int(p.is_voiding), p.ref, orjson.dumps(sorted(p.keys)).decode(), orjson.dumps(p.statement))
+        for seq, p in enumerate(new, start=base + 1)
+    ]
     conn.executemany(
         "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data) VALUES (?,?,?,?,?,?,?)", rows
     )
-    conn.executemany("INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)", key_rows)
     new_ids = [p.id for p in new]
     _void(conn, new, located, batch)
     targets = [p.ref for p in new if p.ref is not None]
@@ -317,7 +338,12 @@ def _void(
 
 
 def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
-    """Statements targeting these (StatementRef) inherit their filter keys, recursively (in both arrival orders)."""
+    """Statements targeting these (StatementRef) inherit their filter keys, recursively (in both arrival orders).
+
+    Keys of statements not yet indexed are only added to their JSON list (the
+    indexer takes them from there); already indexed ones also get the rows.
+    """
+    indexed = _indexed_seq(conn)
     while targets:  # keys only ever grow, so this ends (also on reference cycles)
         pairs = _in(
             conn,
@@ -331,11 +357,38 @@ def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
             new = {k for k in orjson.loads(target_keys) if K.inheritable(k)} - current
             if not new:
                 continue
-            conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (orjson.dumps(sorted(current | new)), seq))
-            conn.executemany(
-                "INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)", [(k, stored, seq) for k in new]
-            )
+            conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (orjson.dumps(sorted(current | new)).decode(), seq))
+            if seq <= indexed:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)",
+                    [(k, stored, seq) for k in new],
+                )
             targets.append(statement_id)
+
+
+def _indexed_seq(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT value FROM meta WHERE name = 'indexed_seq'").fetchone()[0]
+
+
+def _index(conn: sqlite3.Connection) -> int:
+    """Move the keys of every statement not yet indexed into statement_keys (one statement, in C)."""
+    indexed = _indexed_seq(conn)
+    top = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
+    if top > indexed:
+        conn.execute(
+            "INSERT OR IGNORE INTO statement_keys(key, stored, seq)"
+            " SELECT j.value, s.stored, s.seq FROM statements s, json_each(s.keys) j"
+            " WHERE s.seq > ? AND s.seq <= ? ORDER BY 1, 2, 3",
+            (indexed, top),
+        )
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'indexed_seq'", (top,))
+    return top
+
+
+def _index_lag(conn: sqlite3.Connection) -> int:
+    """How many committed statements are not in the key index yet."""
+    top = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
+    return top - _indexed_seq(conn)
 
 
 def _save_definitions(conn: sqlite3.Connection, new: list[PreparedStatement], define: bool) -> None:
@@ -419,6 +472,7 @@ class _Writer(threading.Thread):
         super().__init__(name="lrs-sqlite-writer", daemon=True)
         self._connect = connect
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._unindexed = True  # statements may wait for the key index (unknown at start)
 
     def submit(self, fn: Callable[[sqlite3.Connection], T]) -> "asyncio.Future[T]":
         loop = asyncio.get_running_loop()
@@ -447,6 +501,23 @@ class _Writer(threading.Thread):
                     break
                 jobs.append(job)
             self._commit(conn, jobs)
+            self._maybe_index(conn)
+        self._maybe_index(conn, force=True)
+
+    def _maybe_index(self, conn: sqlite3.Connection, *, force: bool = False) -> None:
+        """Index waiting statements when enough have piled up, or when there is nothing else to do."""
+        if not self._unindexed:
+            return
+        try:
+            if force or self._jobs.empty() or _index_lag(conn) >= INDEX_BATCH:
+                conn.execute("BEGIN IMMEDIATE")
+                _index(conn)
+                conn.execute("COMMIT")
+                self._unindexed = False
+        except sqlite3.Error:
+            log.exception("indexing statements failed; filtered reads will retry it")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
 
     def _commit(self, conn: sqlite3.Connection, jobs: list[tuple]) -> None:
         results: list[tuple[bool, Any]] = []
@@ -457,6 +528,7 @@ class _Writer(threading.Thread):
                 try:
                     results.append((True, fn(conn)))
                     conn.execute("RELEASE job")
+                    self._unindexed = True
                 except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")

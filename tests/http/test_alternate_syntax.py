@@ -1,0 +1,157 @@
+"""The Alternate Request Syntax (Communication §1.3, Appendix C): POST ...?method=X with a form body
+carrying headers, parameters and content. XAPI-00336, XAPI-00148."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import urlencode
+
+from tests.conftest import ADMIN, new_id
+from tests.http.helpers import STATEMENTS, assert_error, get_statement, ids_of, store
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def basic(key: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
+def alternate(client, method: str, fields: dict, *, query: str | None = None, headers: dict | None = None):
+    """POST /statements?method=<method> with ``fields`` url-encoded as the body (no credentials of its own)."""
+    target = f"{STATEMENTS}?{query if query is not None else urlencode({'method': method})}"
+    return client.post(target, content=urlencode(fields).encode(), headers={**FORM, **(headers or {})})
+
+
+def with_headers(**fields):
+    return {"Authorization": basic(*ADMIN), "X-Experience-API-Version": "1.0.3", **fields}
+
+
+def test_put_through_the_alternate_syntax(bare_client, statement):  # Appendix C
+    client = bare_client
+    sid = new_id()
+    body = statement(id=sid, timestamp="2014-12-29T12:09:37.468Z")
+    content = json.dumps(body)
+    response = alternate(client, "PUT", with_headers(
+        statementId=sid, **{"Content-Type": "application/json", "Content-Length": str(len(content))}, content=content))
+    assert response.status_code == 204, response.text
+    got = client.get(STATEMENTS, params={"statementId": sid}, auth=ADMIN, headers={"X-Experience-API-Version": "1.0.3"})
+    assert got.status_code == 200
+    assert got.json()["actor"] == body["actor"]
+
+
+def test_post_through_the_alternate_syntax(bare_client, statement):
+    client = bare_client
+    ids = [new_id(), new_id()]
+    content = json.dumps([statement(id=ids[0]), statement(id=ids[1])])
+    response = alternate(client, "POST", with_headers(**{"Content-Type": "application/json"}, content=content))
+    assert response.status_code == 200, response.text
+    assert response.json() == ids
+
+
+def test_get_through_the_alternate_syntax(client, statement):  # XAPI-00148
+    sid = new_id()
+    store(client, statement(id=sid), statement())
+    response = alternate(client, "GET", {"statementId": sid}, headers={})
+    assert response.status_code == 200, response.text
+    assert response.json()["id"] == sid
+    response = alternate(client, "GET", {"limit": "1", "format": "ids"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["statements"]) == 1 and body["more"]
+    assert "name" not in body["statements"][0]["actor"]
+
+
+def test_get_through_the_alternate_syntax_with_headers_in_the_form(bare_client, statement):
+    client = bare_client
+    response = alternate(client, "GET", with_headers(verb="http://adlnet.gov/expapi/verbs/experienced"))
+    assert response.status_code == 200, response.text
+    assert response.json()["statements"] == []
+    assert "X-Experience-API-Consistent-Through" in response.headers
+
+
+def test_head_through_the_alternate_syntax(client, statement):
+    sid = new_id()
+    store(client, statement(id=sid))
+    response = alternate(client, "HEAD", {"statementId": sid})
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_alternate_syntax_content_is_utf8(bare_client, statement):  # Communication §1.3 "interpret as UTF-8"
+    client = bare_client
+    sid = new_id()
+    content = json.dumps(statement(id=sid, actor={"name": "Zoë 日本語", "mbox": "mailto:zoe@example.com"}),
+                         ensure_ascii=False)
+    response = alternate(client, "PUT", with_headers(statementId=sid, **{"Content-Type": "application/json"}, content=content))
+    assert response.status_code == 204, response.text
+    got = client.get(STATEMENTS, params={"statementId": sid}, auth=ADMIN, headers={"X-Experience-API-Version": "1.0.3"})
+    assert got.json()["actor"]["name"] == "Zoë 日本語"
+
+
+def test_alternate_syntax_with_wrong_credentials_in_the_form_returns_401(bare_client, statement):
+    client = bare_client
+    fields = with_headers(content=json.dumps(statement()), **{"Content-Type": "application/json"})
+    fields["Authorization"] = basic(ADMIN[0], "wrong")
+    assert_error(alternate(client, "POST", fields), 401)
+    del fields["Authorization"]
+    assert_error(alternate(client, "POST", fields), 401)
+
+
+def test_alternate_syntax_without_version_returns_400(bare_client, statement):
+    fields = with_headers(content=json.dumps(statement()), **{"Content-Type": "application/json"})
+    del fields["X-Experience-API-Version"]
+    assert_error(alternate(bare_client, "POST", fields), 400)
+
+
+def test_alternate_syntax_with_other_query_parameters_returns_400(client, statement):  # Communication §1.3
+    sid = new_id()
+    response = alternate(client, "PUT", {"content": json.dumps(statement())},
+                         query=urlencode({"method": "PUT", "statementId": sid}))
+    assert_error(response, 400)
+    assert_error(client.get(STATEMENTS, params={"statementId": sid}), 404)
+
+
+def test_alternate_syntax_with_unknown_method_returns_400(client):
+    assert_error(alternate(client, "PATCH", {}), 400)
+    assert_error(alternate(client, "FOO", {}), 400)
+
+
+def test_alternate_syntax_with_unknown_form_parameter_returns_400(client, statement):  # Communication §3.2
+    response = alternate(client, "GET", {"bogus": "1"})
+    assert_error(response, 400)
+    response = alternate(client, "PUT", {"statementId": new_id(), "Statementid": new_id(),
+                                          "content": json.dumps(statement())})
+    assert_error(response, 400)
+
+
+def test_alternate_syntax_put_without_statement_id_returns_400(client, statement):
+    assert_error(alternate(client, "PUT", {"content": json.dumps(statement()), "Content-Type": "application/json"}), 400)
+    assert ids_of(client) == []
+
+
+def test_alternate_syntax_with_invalid_content_returns_400(client):
+    assert_error(alternate(client, "POST", {"content": "{not json", "Content-Type": "application/json"}), 400)
+    assert_error(alternate(client, "POST", {"content": '{"actor": 1}', "Content-Type": "application/json"}), 400)
+
+
+def test_method_parameter_on_a_get_returns_400(client):  # not POST: 'method' is then an unknown parameter
+    assert_error(client.get(STATEMENTS, params={"method": "GET"}), 400)
+
+
+def test_alternate_syntax_conflict_returns_409(client, statement):
+    sid = new_id()
+    store(client, statement(id=sid))
+    response = alternate(client, "PUT", {"statementId": sid, "Content-Type": "application/json",
+                                          "content": json.dumps(statement(result={"success": False}))})
+    assert_error(response, 409)
+    assert "result" not in get_statement(client, sid)
+
+
+def test_alternate_syntax_accepts_a_form_content_type_with_charset(client, statement):  # what browsers send
+    sid = new_id()
+    response = alternate(client, "PUT", {"statementId": sid, "Content-Type": "application/json",
+                                          "content": json.dumps(statement())},
+                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
+    assert response.status_code == 204, response.text
+    assert get_statement(client, sid)["id"] == sid

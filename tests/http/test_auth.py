@@ -1,0 +1,169 @@
+"""Authentication (HTTP Basic) and the scope table (Communication §4, §4.2, §3.2).
+
+XAPI-00327 (403 for insufficient permissions), XAPI-00334 (401), XAPI-00335 (HTTP Basic).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.conftest import ADMIN, new_id
+from tests.http.helpers import STATEMENTS, agent, assert_error, each, follow_all, ids_of, ifi, store
+
+
+def basic(raw: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(raw.encode()).decode()}
+
+
+def assert_unauthorized(response):
+    assert_error(response, 401)
+    assert response.headers.get("www-authenticate", "").lower().startswith("basic"), response.headers
+
+
+# -- 401 -----------------------------------------------------------------------------------------
+
+def test_missing_credentials_return_401_with_www_authenticate(client, statement):  # XAPI-00334
+    assert_unauthorized(client.get(STATEMENTS, auth=None))
+    assert_unauthorized(client.post(STATEMENTS, json=statement(), auth=None))
+    assert_unauthorized(client.put(STATEMENTS, params={"statementId": new_id()}, json=statement(), auth=None))
+    assert ids_of(client) == []
+
+
+def test_wrong_or_malformed_credentials_return_401(client, statement):  # XAPI-00334, XAPI-00335
+    cases = [
+        {"auth": (ADMIN[0], "wrong-secret")},
+        {"auth": ("no-such-key", ADMIN[1])},
+        {"auth": (ADMIN[0], "")},
+        {"headers": basic(":")},  # "Basic Og==": we do not allow unauthenticated access
+        {"headers": basic(ADMIN[0])},  # no colon
+        {"headers": {"Authorization": "Basic !!!not-base64!!!"}},
+        {"headers": {"Authorization": "Basic"}},
+        {"headers": {"Authorization": "Bearer " + ADMIN[1]}},
+        {"headers": {"Authorization": ADMIN[0] + ":" + ADMIN[1]}},
+        {"headers": {"Authorization": "Basic " + base64.b64encode(b"\xff\xfe:\xff").decode()}},
+    ]
+
+    def check(kwargs):
+        kwargs = {"auth": None, **kwargs}
+        assert_unauthorized(client.get(STATEMENTS, **kwargs))
+        assert_unauthorized(client.post(STATEMENTS, json=statement(), **kwargs))
+
+    each(cases, check)
+    assert ids_of(client) == []
+
+
+def test_basic_scheme_is_case_insensitive(client):  # RFC 7235: auth-scheme is case-insensitive
+    token = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
+    assert client.get(STATEMENTS, auth=None, headers={"Authorization": "basic " + token}).status_code == 200
+
+
+# -- 403 per scope (Communication §4.2) ----------------------------------------------------------
+
+SCOPE_TABLE = [
+    # scopes, may read statements, may write statements
+    (("statements/write",), False, True),
+    (("statements/read",), True, False),
+    (("statements/read/mine",), True, False),
+    (("all/read",), True, False),
+    (("all",), True, True),
+    (("state",), False, False),
+    (("define",), False, False),
+    (("profile",), False, False),
+    (("statements/write", "statements/read"), True, True),
+]
+
+
+@pytest.mark.parametrize("scopes, may_read, may_write", SCOPE_TABLE, ids=["+".join(s[0]) for s in SCOPE_TABLE])
+def test_scopes_allow_or_forbid_statement_calls(client, statement, credential, scopes, may_read, may_write):  # XAPI-00327
+    key = credential(*scopes)
+    existing = new_id()
+    store(client, statement(id=existing))
+
+    post = client.post(STATEMENTS, json=statement(), auth=key)
+    put_id = new_id()
+    put = client.put(STATEMENTS, params={"statementId": put_id}, json=statement(), auth=key)
+    if may_write:
+        assert post.status_code == 200, post.text
+        assert put.status_code == 204, put.text
+    else:
+        assert_error(post, 403)
+        assert_error(put, 403)
+        assert len(ids_of(client)) == 1, "a forbidden write stored something"
+
+    reads = [
+        client.get(STATEMENTS, auth=key),
+        client.head(STATEMENTS, auth=key),
+        client.get(STATEMENTS, params={"verb": "http://adlnet.gov/expapi/verbs/experienced"}, auth=key),
+    ]
+    for response in reads:
+        if may_read:
+            assert response.status_code == 200, response.text
+        else:
+            assert response.status_code == 403, response.status_code
+    if not may_read:
+        assert_error(client.get(STATEMENTS, params={"statementId": existing}, auth=key), 403)
+
+
+# -- statements/read/mine ------------------------------------------------------------------------
+
+def test_read_mine_sees_only_statements_with_its_own_authority(client, statement, credential):
+    mine_key = credential("statements/write", "statements/read/mine")
+    other_key = credential("statements/write")
+    mine = [new_id(), new_id(), new_id()]
+    for sid in mine:
+        store(client, statement(id=sid), auth=mine_key)
+        store(client, statement(), auth=other_key)
+        store(client, statement())  # admin
+    response = client.get(STATEMENTS, auth=mine_key)
+    assert response.status_code == 200
+    assert [s["id"] for s in response.json()["statements"]] == mine[::-1]
+    # filters and paging keep the restriction
+    pages = follow_all(client, result_as(client, mine_key, limit=1), auth=mine_key)
+    assert [sid for page in pages for sid in page] == mine[::-1]
+    filtered = client.get(STATEMENTS, params={"agent": '{"mbox": "mailto:ada@example.com"}'}, auth=mine_key)
+    assert [s["id"] for s in filtered.json()["statements"]] == mine[::-1]
+
+
+def result_as(client, key, **params):
+    response = client.get(STATEMENTS, params=params, auth=key)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_read_mine_cannot_fetch_another_authoritys_statement(client, statement, credential):
+    mine_key = credential("statements/write", "statements/read/mine")
+    mine, theirs = new_id(), new_id()
+    store(client, statement(id=mine), auth=mine_key)
+    store(client, statement(id=theirs))
+    assert client.get(STATEMENTS, params={"statementId": mine}, auth=mine_key).status_code == 200
+    response = client.get(STATEMENTS, params={"statementId": theirs}, auth=mine_key)
+    assert response.status_code in (403, 404), response.status_code
+    assert "actor" not in response.json()
+
+
+def test_read_mine_without_write_sees_nothing_written_by_others(client, statement, credential):
+    reader = credential("statements/read/mine")
+    store(client, statement(), statement())
+    response = client.get(STATEMENTS, auth=reader)
+    assert response.status_code == 200
+    assert response.json()["statements"] == []
+
+
+def test_read_mine_with_read_sees_everything(client, statement, credential):
+    key = credential("statements/read/mine", "statements/read")
+    ids = store(client, statement(), statement())
+    response = client.get(STATEMENTS, auth=key)
+    assert sorted(s["id"] for s in response.json()["statements"]) == sorted(ids)
+
+
+def test_read_mine_matches_the_authority_the_lrs_assigns(client, statement, credential):
+    key = credential("statements/write", "statements/read/mine")
+    sid = store(client, statement(actor=agent("ann")), auth=key)[0]
+    authority = client.get(STATEMENTS, params={"statementId": sid}).json()["authority"]
+    related = client.get(STATEMENTS, params={"agent": json.dumps(authority), "related_agents": "true"},
+                         auth=key)
+    assert [s["id"] for s in related.json()["statements"]] == [sid]
+    assert ids_of(client, agent=ifi("ann")) == [sid]
