@@ -84,7 +84,8 @@ CREATE TABLE IF NOT EXISTS credentials (
 """
 
 MAX_GROUP = 512  # requests committed together at most
-INDEX_BATCH = 2000  # statements waiting for the key index before the writer indexes them under load
+INDEX_BATCH = 5000  # statements waiting for the key index before the writer indexes them under load
+INDEX_IDLE = 0.05  # seconds without writes after which waiting statements are indexed
 
 
 class SQLiteStore:
@@ -487,7 +488,11 @@ class _Writer(threading.Thread):
         conn = self._connect()
         stopping = False
         while not stopping:
-            job = self._jobs.get()
+            try:
+                job = self._jobs.get(timeout=INDEX_IDLE if self._unindexed else None)
+            except queue.Empty:
+                self._maybe_index(conn, force=True)
+                continue
             if job is None:
                 break
             jobs = [job]
@@ -505,11 +510,11 @@ class _Writer(threading.Thread):
         self._maybe_index(conn, force=True)
 
     def _maybe_index(self, conn: sqlite3.Connection, *, force: bool = False) -> None:
-        """Index waiting statements when enough have piled up, or when there is nothing else to do."""
+        """Index waiting statements when enough have piled up (or when forced: idle, or stopping)."""
         if not self._unindexed:
             return
         try:
-            if force or self._jobs.empty() or _index_lag(conn) >= INDEX_BATCH:
+            if force or _index_lag(conn) >= INDEX_BATCH:
                 conn.execute("BEGIN IMMEDIATE")
                 _index(conn)
                 conn.execute("COMMIT")
