@@ -28,6 +28,8 @@ import re
 from datetime import date
 from typing import Any
 
+from lrs.xapi.timestamps import TIMESTAMP_BASIC, TIMESTAMP_EXTENDED, UNKNOWN_OFFSETS
+
 from lrs.xapi.errors import invalid
 
 # Data 4.3 / 2.2: scheme ":" then no whitespace, controls or <>"{}|\^` (RFC 3987,
@@ -58,17 +60,8 @@ _GRANDFATHERED = frozenset(
     ).split()
 )
 
-# ISO 8601 date-time, extended or basic format (RFC 3339 also allows a space or
-# lower-case "t"/"z"). Zone: Z, +hh:mm, +hhmm or +hh; none is allowed (SHOULD*).
-_TS_EXTENDED = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]+))?)?"
-    r"([Zz]|[+-][0-9]{2}(?::?[0-9]{2})?)?\Z"
-)
-_TS_BASIC = re.compile(
-    r"([0-9]{4})([0-9]{2})([0-9]{2})[Tt]([0-9]{2})([0-9]{2})(?:([0-9]{2})(?:[.,]([0-9]+))?)?"
-    r"([Zz]|[+-][0-9]{2}(?:[0-9]{2})?)?\Z"
-)
-_UNKNOWN_OFFSETS = frozenset(("-00", "-0000", "-00:00"))
+# ISO 8601 date-time forms: one definition, in lrs.xapi.timestamps.
+_TS_EXTENDED, _TS_BASIC, _UNKNOWN_OFFSETS = TIMESTAMP_EXTENDED, TIMESTAMP_BASIC, UNKNOWN_OFFSETS
 
 # ISO 8601:2004 4.4.3.2 durations: PnYnMnDTnHnMnS or PnW; a decimal fraction is
 # allowed on the lowest-order component only (checked in code).

@@ -11,15 +11,15 @@ import re
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-_EXTENDED = re.compile(
+TIMESTAMP_EXTENDED = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?$"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?\Z"
 )
-_BASIC = re.compile(
+TIMESTAMP_BASIC = re.compile(
     r"^(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?"
-    r"([Zz]|[+-]\d{2}(?:\d{2})?)?$"
+    r"([Zz]|[+-]\d{2}(?:\d{2})?)?\Z"
 )
-_UNKNOWN_OFFSETS = ("-00", "-0000", "-00:00")
+UNKNOWN_OFFSETS = frozenset(("-00", "-0000", "-00:00"))
 
 
 def parse_timestamp(value: str) -> datetime | None:
@@ -30,11 +30,11 @@ def parse_timestamp(value: str) -> datetime | None:
     """
     if not isinstance(value, str):
         return None
-    m = _EXTENDED.match(value) or _BASIC.match(value)
+    m = TIMESTAMP_EXTENDED.match(value) or TIMESTAMP_BASIC.match(value)
     if m is None:
         return None
     year, month, day, hour, minute, second, frac, zone = m.groups()
-    if zone in _UNKNOWN_OFFSETS:
+    if zone in UNKNOWN_OFFSETS:
         return None
     try:
         micro = int((frac or "0")[:6].ljust(6, "0"))
@@ -79,7 +79,7 @@ def to_utc(value: str) -> str:
     moment = parse_timestamp(value)
     if moment is None:
         return value
-    m = _EXTENDED.match(value) or _BASIC.match(value)
+    m = TIMESTAMP_EXTENDED.match(value) or TIMESTAMP_BASIC.match(value)
     frac = m.group(7) if m else None
     utc = moment.astimezone(timezone.utc)
     text = utc.strftime("%Y-%m-%dT%H:%M:%S")
