@@ -174,24 +174,28 @@ class SQLiteStore:
         return orjson.loads(data) if data is not None else None
 
     async def query_statements(self, query: StatementQuery) -> tuple[list[dict[str, Any]], str | None]:
-        sql, args = _page_sql(query)
-        limit = query.limit
+        inner, args = _page_sql(query)
+        # One row back (the page as one JSON text), not a row per statement: see IN_JSON.
+        sql = f"SELECT group_concat(data, ','), group_concat(seq, ',') FROM ({inner})"
         filtered = bool(query.index_keys())
 
-        def run(conn: sqlite3.Connection) -> list[tuple[bytes, str, int]] | None:
+        def run(conn: sqlite3.Connection) -> tuple[str | None, str | None] | None:
             if filtered and _index_lag(conn) > 0:
                 return None  # the key index is behind the statements committed so far
-            return conn.execute(sql, args).fetchall()
+            return conn.execute(sql, args).fetchone()
 
-        rows = await self._read(run)
-        if rows is None:
+        row = await self._read(run)
+        if row is None:
             await self._write(_index)
-            rows = await self._read(lambda conn: conn.execute(sql, args).fetchall())
-        cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            cursor = f"{rows[-1][1]}|{rows[-1][2]}"
-        return [orjson.loads(r[0]) for r in rows], cursor
+            row = await self._read(lambda conn: conn.execute(sql, args).fetchone())
+        data, seqs = row
+        if data is None:
+            return [], None
+        page = orjson.loads("[" + data + "]")
+        if len(page) <= query.limit:
+            return page, None
+        page = page[: query.limit]
+        return page, f"{page[-1]['stored']}|{seqs.split(',')[query.limit - 1]}"
 
     async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = list(dict.fromkeys(activity_ids))
@@ -254,20 +258,19 @@ def _credential(row: tuple) -> Credential:
 
 # -- writing (runs on the writer thread, inside a transaction) ---------------------------
 
-CHUNK = 500  # ids per IN (...) list
+# Bulk work is done in a few SQL statements fed one JSON array each (json_each), not
+# row by row: the sqlite3 module releases the GIL around every step, and a thread
+# that has to win the GIL back once per row starves while the event loop is busy.
+IN_JSON = "SELECT value FROM json_each(?)"
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start:start + CHUNK]
+def _json(values: Any) -> str:
+    return orjson.dumps(values).decode()
 
 
 def _in(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[tuple]:
-    """Run ``sql`` (with one ``{}`` for the placeholder list) over ``values`` in chunks."""
-    rows: list[tuple] = []
-    for chunk in _chunks(values):
-        rows += conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall()
-    return rows
+    """Run ``sql`` with its ``{}`` standing for the list ``values`` (one statement, one parameter)."""
+    return conn.execute(sql.format(IN_JSON), (_json(list(values)),)).fetchall()
 
 
 def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
@@ -298,12 +301,16 @@ def _insert(
     if not new:
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
-    rows = [
-        (seq, p.id, p.stored, int(p.is_voiding), p.ref, orjson.dumps(sorted(p.keys)).decode(), orjson.dumps(p.statement))
-        for seq, p in enumerate(new, start=base + 1)
-    ]
-    conn.executemany(
-        "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data) VALUES (?,?,?,?,?,?,?)", rows
+    rows = _json(
+        [[p.id, p.stored, int(p.is_voiding), p.ref, _json(sorted(p.keys)), _json(p.statement)] for p in new]
+    )
+    conn.execute(
+        "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data)"
+        " SELECT ? + key + 1,"
+        " json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+        " json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')"
+        " FROM json_each(?)",
+        (base, rows),
     )
     new_ids = [p.id for p in new]
     _void(conn, new, located, batch)
@@ -328,14 +335,12 @@ def _void(
                     path=f"[{index}].object.id" if located else "object.id", error="voiding",
                 )
     # Every statement (old or new) targeted by a voiding statement is voided, unless it voids itself.
-    candidates = voids + [p.id for p in new if not p.is_voiding]
-    for chunk in _chunks(candidates):
-        marks = ",".join("?" * len(chunk))
-        conn.execute(
-            f"UPDATE statements SET voided = 1 WHERE voiding = 0 AND voided = 0 AND id IN ({marks})"
-            f" AND id IN (SELECT ref FROM statements WHERE voiding = 1 AND ref IN ({marks}))",
-            [*chunk, *chunk],
-        )
+    candidates = _json(voids + [p.id for p in new if not p.is_voiding])
+    conn.execute(
+        "UPDATE statements SET voided = 1 WHERE voiding = 0 AND voided = 0 AND id IN (SELECT value FROM json_each(?1))"
+        " AND id IN (SELECT ref FROM statements WHERE voiding = 1 AND ref IN (SELECT value FROM json_each(?1)))",
+        (candidates,),
+    )
 
 
 def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
@@ -407,12 +412,16 @@ def _save_definitions(conn: sqlite3.Connection, new: list[PreparedStatement], de
     inserts, updates = [], []
     for activity_id, definition in definitions.items():
         if activity_id not in known:
-            inserts.append((activity_id, orjson.dumps(definition)))
+            inserts.append((activity_id, _json(definition)))
         elif define:
             merged = merge_definition(orjson.loads(known[activity_id]), definition)
             updates.append((orjson.dumps(merged), activity_id))
     if inserts:
-        conn.executemany("INSERT INTO activities(id, definition) VALUES (?, ?)", inserts)
+        conn.execute(
+            "INSERT INTO activities(id, definition)"
+            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+            (_json(inserts),),
+        )
     if updates:
         conn.executemany("UPDATE activities SET definition = ? WHERE id = ?", updates)
 
@@ -457,7 +466,7 @@ def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
         args.append(until)
     where.append("s.voided = 0")
     sql = (
-        f"SELECT s.data, {col}.stored, {col}.seq FROM {src} WHERE {' AND '.join(where)}"
+        f"SELECT s.data AS data, {col}.seq AS seq FROM {src} WHERE {' AND '.join(where)}"
         f" ORDER BY {col}.stored {order}, {col}.seq {order} LIMIT ?"
     )
     args.append(query.limit + 1)
