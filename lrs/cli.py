@@ -20,6 +20,7 @@ from lrs.credentials import SCOPES, new_credential
 from lrs.store.base import open_store
 
 DEFAULT_SCOPES = ["statements/write", "statements/read/mine"]
+SWITCH_INTERVAL = float(os.environ.get("LRS_SWITCH_INTERVAL", "0.0005"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +78,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    # The SQLite writer thread wins the GIL back after each database call; with the
+    # default 5 ms switch interval it waits that long behind a busy event loop.
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
     settings = _settings(args)
     os.environ["LRS_DATABASE_URL"] = settings.database_url  # the app factory reads it, in every worker

@@ -24,12 +24,15 @@ so reads always see the writes that came before them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import orjson
 
@@ -125,7 +128,7 @@ class SQLiteStore:
                 conn.close()
 
         await asyncio.to_thread(setup)
-        self._writer = _Writer(self._connect)
+        self._writer = _Writer(self._connect, lock_path=self.path + ".lock")
         self._writer.start()
         self._readers = ThreadPoolExecutor(self._reader_count, thread_name_prefix="lrs-sqlite-read")
 
@@ -478,9 +481,11 @@ def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
 class _Writer(threading.Thread):
     """Runs write jobs in group-committed transactions, one SAVEPOINT per job."""
 
-    def __init__(self, connect: Callable[[], sqlite3.Connection]) -> None:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], lock_path: str | None = None) -> None:
         super().__init__(name="lrs-sqlite-writer", daemon=True)
         self._connect = connect
+        self._lock_path = lock_path
+        self._lock_fd: int | None = None
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._unindexed = True  # statements may wait for the key index (unknown at start)
 
@@ -493,8 +498,33 @@ class _Writer(threading.Thread):
     def stop(self) -> None:
         self._jobs.put(None)
 
+    @contextlib.contextmanager
+    def _transaction(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, queued behind other processes' writers on a file lock.
+
+        SQLite's own busy handler sleeps and retries (1, 2, 5, 10 ms ...); a blocking
+        flock wakes the next writer the moment the previous one commits, so several
+        server processes can share one database file without idling.
+        """
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            if self._lock_fd is not None:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
     def run(self) -> None:
         conn = self._connect()
+        if self._lock_path is not None:
+            self._lock_fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         stopping = False
         while not stopping:
             try:
@@ -524,33 +554,27 @@ class _Writer(threading.Thread):
             return
         try:
             if force or _index_lag(conn) >= INDEX_BATCH:
-                conn.execute("BEGIN IMMEDIATE")
-                _index(conn)
-                conn.execute("COMMIT")
+                with self._transaction(conn):
+                    _index(conn)
                 self._unindexed = False
         except sqlite3.Error:
             log.exception("indexing statements failed; filtered reads will retry it")
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
 
     def _commit(self, conn: sqlite3.Connection, jobs: list[tuple]) -> None:
         results: list[tuple[bool, Any]] = []
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            for fn, _future, _loop in jobs:
-                conn.execute("SAVEPOINT job")
-                try:
-                    results.append((True, fn(conn)))
-                    conn.execute("RELEASE job")
-                    self._unindexed = True
-                except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    results.append((False, exc))
-            conn.execute("COMMIT")
+            with self._transaction(conn):
+                for fn, _future, _loop in jobs:
+                    conn.execute("SAVEPOINT job")
+                    try:
+                        results.append((True, fn(conn)))
+                        conn.execute("RELEASE job")
+                        self._unindexed = True
+                    except BaseException as exc:  # noqa: BLE001 - handed to the waiting request
+                        conn.execute("ROLLBACK TO job")
+                        conn.execute("RELEASE job")
+                        results.append((False, exc))
         except BaseException as exc:  # noqa: BLE001 - the transaction failed: nothing was stored
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             results = [(False, exc)] * len(jobs)
         for (_fn, future, loop), (ok, value) in zip(jobs, results):
             loop.call_soon_threadsafe(_resolve, future, ok, value)
