@@ -22,7 +22,9 @@ BASE = "/xapi"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
     settings = settings or Settings.from_env()
-    store = store or open_store(settings.database_url, synchronous=settings.sqlite_synchronous)
+    store = store or open_store(
+        settings.database_url, synchronous=settings.sqlite_synchronous, writer=settings.sqlite_writer
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

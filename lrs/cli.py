@@ -96,7 +96,7 @@ def _with_store(args: argparse.Namespace, action: Any) -> Any:
     settings = _settings(args)
 
     async def run() -> Any:
-        store = open_store(settings.database_url)
+        store = open_store(settings.database_url, writer="thread")
         await store.open()
         try:
             return await action(store, settings)

@@ -20,6 +20,7 @@ class Settings:
     max_body_bytes: int = 20 * 1024 * 1024  # larger requests get 413
     cors_origins: tuple[str, ...] = ("*",)
     sqlite_synchronous: str = "FULL"
+    sqlite_writer: str = "process"  # "process": SQLite writes on a second core; "thread": all in one process
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -41,6 +42,8 @@ class Settings:
             values["cors_origins"] = tuple(o.strip() for o in env["LRS_CORS_ORIGINS"].split(",") if o.strip())
         if env.get("LRS_SQLITE_SYNCHRONOUS"):
             values["sqlite_synchronous"] = env["LRS_SQLITE_SYNCHRONOUS"]
+        if env.get("LRS_SQLITE_WRITER"):
+            values["sqlite_writer"] = env["LRS_SQLITE_WRITER"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

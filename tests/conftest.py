@@ -42,6 +42,7 @@ def settings(tmp_path: Path) -> Settings:
         admin_key=ADMIN[0],
         admin_secret=ADMIN[1],
         sqlite_synchronous="NORMAL",
+        sqlite_writer="thread",
     )
 
 

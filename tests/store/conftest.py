@@ -1,7 +1,7 @@
 """The store contract suite runs against every backend through one fixture.
 
-Test ids name the backend: ``[sqlite]`` (always). Later backends join the
-``BACKENDS`` list.
+Test ids name the backend: ``[sqlite]`` (writer thread) and ``[sqlite-process]``
+(writer process), always. Later backends join ``BACKENDS``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,11 @@ def _sqlite(tmp_path: Path) -> Store:
     return SQLiteStore(str(tmp_path / "contract.sqlite3"), synchronous="NORMAL")
 
 
-BACKENDS: dict[str, Callable[[Path], Store]] = {"sqlite": _sqlite}
+def _sqlite_process(tmp_path: Path) -> Store:
+    return SQLiteStore(str(tmp_path / "contract.sqlite3"), synchronous="NORMAL", writer="process")
+
+
+BACKENDS: dict[str, Callable[[Path], Store]] = {"sqlite": _sqlite, "sqlite-process": _sqlite_process}
 
 
 @pytest.fixture

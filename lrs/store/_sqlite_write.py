@@ -1,0 +1,185 @@
+"""Write jobs: what the writer runs inside a transaction, one function per job.
+
+Each job is ``(name, args)`` and runs as ``JOBS[name](conn, *args)``, in the
+writer thread or in the writer process alike (so jobs and their arguments are
+plain, picklable data). A job raises ``XAPIError`` to refuse; its SAVEPOINT is
+then rolled back and nothing of it stays.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Callable, Sequence
+
+import orjson
+
+from lrs.store._sqlite_db import _in, _json, indexed_seq
+from lrs.xapi import keys as K
+from lrs.xapi.activities import merge_definition
+from lrs.xapi.errors import XAPIError, bad_request
+from lrs.xapi.statements import PreparedStatement, equivalent
+
+
+def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
+    if key is None:
+        return
+    row = conn.execute("SELECT revoked FROM credentials WHERE key = ?", (key,)).fetchone()
+    if row is None or row[0]:
+        raise XAPIError(401, "unknown or revoked credential", error="unauthorized",
+                        headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
+
+
+def insert(
+    conn: sqlite3.Connection, batch: Sequence[PreparedStatement], define: bool, credential: str | None
+) -> list[str]:
+    _check_credential(conn, credential)
+    located = len(batch) > 1
+    existing = dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", [p.id for p in batch]))
+    new: list[PreparedStatement] = []
+    for index, prepared in enumerate(batch):
+        if prepared.id in existing:
+            if equivalent(orjson.loads(existing[prepared.id]), prepared):
+                continue
+            raise XAPIError(
+                409, f"a different statement with id {prepared.id} is already stored",
+                path=f"[{index}].id" if located else "id", error="conflict", statementId=prepared.id,
+            )
+        new.append(prepared)
+    if not new:
+        return []
+    base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
+    rows = _json(
+        [[p.id, p.stored, int(p.is_voiding), p.ref, _json(sorted(p.keys)), _json(p.statement)] for p in new]
+    )
+    conn.execute(
+        "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data)"
+        " SELECT ? + key + 1,"
+        " json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+        " json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')"
+        " FROM json_each(?)",
+        (base, rows),
+    )
+    new_ids = [p.id for p in new]
+    _void(conn, new, located, batch)
+    targets = [p.ref for p in new if p.ref is not None]
+    _propagate(conn, new_ids + targets)
+    _save_definitions(conn, new, define)
+    return new_ids
+
+
+def _void(
+    conn: sqlite3.Connection, new: list[PreparedStatement], located: bool, batch: Sequence[PreparedStatement]
+) -> None:
+    """Voiding, whichever of the voiding statement and its target arrived first."""
+    voids = [p.voids for p in new if p.voids is not None]
+    if voids:
+        voiding_targets = {r[0] for r in _in(conn, "SELECT id FROM statements WHERE voiding = 1 AND id IN ({})", voids)}
+        fresh = {id(p) for p in new}
+        for index, prepared in enumerate(batch):
+            if id(prepared) in fresh and prepared.voids in voiding_targets:
+                raise bad_request(
+                    f"statement {prepared.voids} is a voiding statement and cannot be voided",
+                    path=f"[{index}].object.id" if located else "object.id", error="voiding",
+                )
+    # Every statement (old or new) targeted by a voiding statement is voided, unless it voids itself.
+    candidates = _json(voids + [p.id for p in new if not p.is_voiding])
+    conn.execute(
+        "UPDATE statements SET voided = 1 WHERE voiding = 0 AND voided = 0 AND id IN (SELECT value FROM json_each(?1))"
+        " AND id IN (SELECT ref FROM statements WHERE voiding = 1 AND ref IN (SELECT value FROM json_each(?1)))",
+        (candidates,),
+    )
+
+
+def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
+    """Statements targeting these (StatementRef) inherit their filter keys, recursively (in both arrival orders).
+
+    Keys of statements not yet indexed are only added to their JSON list (the
+    indexer takes them from there); already indexed ones also get the rows.
+    """
+    indexed = indexed_seq(conn)
+    while targets:  # keys only ever grow, so this ends (also on reference cycles)
+        pairs = _in(
+            conn,
+            "SELECT r.seq, r.id, r.stored, r.keys, t.keys FROM statements r JOIN statements t ON t.id = r.ref"
+            " WHERE r.ref IN ({})",
+            targets,
+        )
+        targets = []
+        for seq, statement_id, stored, own_keys, target_keys in pairs:
+            current = set(orjson.loads(own_keys))
+            new = {k for k in orjson.loads(target_keys) if K.inheritable(k)} - current
+            if not new:
+                continue
+            conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (orjson.dumps(sorted(current | new)).decode(), seq))
+            if seq <= indexed:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)",
+                    [(k, stored, seq) for k in new],
+                )
+            targets.append(statement_id)
+
+
+def index(conn: sqlite3.Connection) -> int:
+    """Move the keys of every statement not yet indexed into statement_keys (one statement, in C)."""
+    indexed = indexed_seq(conn)
+    top = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
+    if top > indexed:
+        conn.execute(
+            "INSERT OR IGNORE INTO statement_keys(key, stored, seq)"
+            " SELECT j.value, s.stored, s.seq FROM statements s, json_each(s.keys) j"
+            " WHERE s.seq > ? AND s.seq <= ? ORDER BY 1, 2, 3",
+            (indexed, top),
+        )
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'indexed_seq'", (top,))
+    return top
+
+
+def _save_definitions(conn: sqlite3.Connection, new: list[PreparedStatement], define: bool) -> None:
+    """Canonical Activity definitions: merged in with the define scope, else recorded only when unknown."""
+    definitions: dict[str, dict[str, Any]] = {}
+    for prepared in new:
+        for activity_id, definition in prepared.activities:
+            if activity_id not in definitions:
+                definitions[activity_id] = definition
+            elif define:
+                definitions[activity_id] = merge_definition(definitions[activity_id], definition)
+    if not definitions:
+        return
+    known = dict(_in(conn, "SELECT id, definition FROM activities WHERE id IN ({})", list(definitions)))
+    inserts, updates = [], []
+    for activity_id, definition in definitions.items():
+        if activity_id not in known:
+            inserts.append((activity_id, _json(definition)))
+        elif define:
+            merged = merge_definition(orjson.loads(known[activity_id]), definition)
+            updates.append((orjson.dumps(merged), activity_id))
+    if inserts:
+        conn.execute(
+            "INSERT INTO activities(id, definition)"
+            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+            (_json(inserts),),
+        )
+    if updates:
+        conn.executemany("UPDATE activities SET definition = ? WHERE id = ?", updates)
+
+
+def put_credential(conn: sqlite3.Connection, row: tuple) -> None:
+    conn.execute(
+        "INSERT INTO credentials(key, secret_hash, scopes, authority, created, revoked, label, extra)"
+        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE SET secret_hash = excluded.secret_hash,"
+        " scopes = excluded.scopes, authority = excluded.authority, revoked = excluded.revoked,"
+        " label = excluded.label, extra = excluded.extra",
+        row,
+    )
+
+
+def revoke_credential(conn: sqlite3.Connection, key: str) -> bool:
+    return conn.execute("UPDATE credentials SET revoked = 1 WHERE key = ?", (key,)).rowcount > 0
+
+
+JOBS: dict[str, Callable[..., Any]] = {
+    "insert": insert,
+    "index": index,
+    "put_credential": put_credential,
+    "revoke_credential": revoke_credential,
+}

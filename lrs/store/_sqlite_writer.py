@@ -1,0 +1,302 @@
+"""The one writer of an SQLite store: group commit, in a thread or in a process.
+
+Every write is a job ``(name, args)`` from ``_sqlite_write.JOBS``. The writer
+commits whatever jobs are waiting in one transaction (group commit), each in
+its own SAVEPOINT so that a refused job leaves nothing behind and does not
+disturb its neighbours, then indexes statement keys in bulk when enough
+statements wait or when it has nothing else to do.
+
+``ThreadWriter`` runs in the server process (simple; used by tests and tools).
+``ProcessWriter`` runs the same loop in a child process with its own GIL, so
+that validating requests (the event loop) and writing SQLite (the writer) use
+two cores instead of taking turns on one; jobs and results travel as pickles
+over a socket pair.
+
+Writers of several server processes (``lrs serve --workers N``) queue on a
+file lock: SQLite's own busy handler sleeps and retries (1, 2, 5, 10 ms ...),
+a blocking ``flock`` hands over the moment the previous writer commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import itertools
+import logging
+import multiprocessing
+import os
+import pickle
+import queue
+import select
+import socket
+import sqlite3
+import struct
+import threading
+from typing import Any, Iterator
+
+from lrs.store import _sqlite_db as db
+from lrs.store._sqlite_write import JOBS
+from lrs.xapi.errors import XAPIError
+
+log = logging.getLogger("lrs.store.sqlite")
+
+MAX_GROUP = 512  # jobs committed together at most
+INDEX_BATCH = 5000  # statements waiting for the key index before the writer indexes them under load
+INDEX_IDLE = 0.05  # seconds without writes after which waiting statements are indexed
+FRAME = struct.Struct("!IQ")  # payload length, request id
+
+
+class GroupCommitter:
+    """Runs jobs in group-committed transactions on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection, lock_path: str | None) -> None:
+        self.conn = conn
+        self.lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600) if lock_path else None
+        self.unindexed = True  # statements may wait for the key index (unknown at start)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.lock_fd is not None:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        finally:
+            if self.lock_fd is not None:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+
+    def commit(self, jobs: list[tuple[str, tuple]]) -> list[tuple[bool, Any]]:
+        conn = self.conn
+        results: list[tuple[bool, Any]] = []
+        try:
+            with self.transaction():
+                for name, args in jobs:
+                    conn.execute("SAVEPOINT job")
+                    try:
+                        results.append((True, JOBS[name](conn, *args)))
+                        conn.execute("RELEASE job")
+                        self.unindexed = True
+                    except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+                        conn.execute("ROLLBACK TO job")
+                        conn.execute("RELEASE job")
+                        results.append((False, exc))
+        except Exception as exc:  # noqa: BLE001 - the transaction failed: nothing was stored
+            results = [(False, exc)] * len(jobs)
+        return results
+
+    def maybe_index(self, *, force: bool = False) -> None:
+        """Index waiting statements when enough have piled up (or when forced: idle, or stopping)."""
+        if not self.unindexed:
+            return
+        try:
+            if force or db.index_lag(self.conn) >= INDEX_BATCH:
+                with self.transaction():
+                    JOBS["index"](self.conn)
+                self.unindexed = False
+        except sqlite3.Error:
+            log.exception("indexing statements failed; filtered reads will retry it")
+
+    def close(self) -> None:
+        self.conn.close()
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+
+
+# -- in a thread -------------------------------------------------------------------------
+
+class ThreadWriter(threading.Thread):
+    def __init__(self, path: str, *, synchronous: str) -> None:
+        super().__init__(name="lrs-sqlite-writer", daemon=True)
+        self._path = path
+        self._synchronous = synchronous
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+
+    async def open(self) -> None:
+        self.start()
+
+    async def submit(self, name: str, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._jobs.put(((name, args), future, loop))
+        return await future
+
+    async def close(self) -> None:
+        self._jobs.put(None)
+        await asyncio.to_thread(self.join)
+
+    def run(self) -> None:
+        committer = GroupCommitter(db.connect(self._path, synchronous=self._synchronous), self._path + ".lock")
+        stopping = False
+        try:
+            while not stopping:
+                try:
+                    item = self._jobs.get(timeout=INDEX_IDLE if committer.unindexed else None)
+                except queue.Empty:
+                    committer.maybe_index(force=True)
+                    continue
+                if item is None:
+                    break
+                items = [item]
+                while len(items) < MAX_GROUP:
+                    try:
+                        item = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stopping = True
+                        break
+                    items.append(item)
+                results = committer.commit([job for job, _, _ in items])
+                for (_, future, loop), (ok, value) in zip(items, results):
+                    loop.call_soon_threadsafe(_resolve, future, ok, value)
+                committer.maybe_index()
+            committer.maybe_index(force=True)
+        finally:
+            committer.close()
+
+
+def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+# -- in a process ------------------------------------------------------------------------
+
+class ProcessWriter:
+    def __init__(self, path: str, *, synchronous: str) -> None:
+        self._path = path
+        self._synchronous = synchronous
+        self._ids = itertools.count(1)
+        self._pending: dict[int, asyncio.Future] = {}
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._stream: asyncio.StreamWriter | None = None
+        self._receiver: asyncio.Task | None = None
+
+    async def open(self) -> None:
+        ours, theirs = socket.socketpair()
+        context = multiprocessing.get_context("spawn")
+        self._process = context.Process(
+            target=_process_main, args=(self._path, self._synchronous, theirs), name="lrs-sqlite-writer", daemon=True
+        )
+        await asyncio.to_thread(self._process.start)
+        theirs.close()
+        reader, self._stream = await asyncio.open_connection(sock=ours, limit=1 << 24)
+        self._receiver = asyncio.create_task(self._receive(reader))
+
+    async def submit(self, name: str, *args: Any) -> Any:
+        if self._stream is None or self._receiver is None or self._receiver.done():
+            raise RuntimeError("the SQLite writer process is not running")
+        request = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self._pending[request] = future
+        payload = pickle.dumps((name, args), protocol=pickle.HIGHEST_PROTOCOL)
+        self._stream.write(FRAME.pack(len(payload), request) + payload)
+        await self._stream.drain()
+        return await future
+
+    async def _receive(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                size, request = FRAME.unpack(await reader.readexactly(FRAME.size))
+                ok, value = pickle.loads(await reader.readexactly(size))
+                future = self._pending.pop(request, None)
+                if future is not None and not future.cancelled():
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(_error(value))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(RuntimeError("the SQLite writer process stopped"))
+            self._pending.clear()
+
+    async def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()  # end of input: the writer finishes, indexes, and exits
+            with contextlib.suppress(ConnectionError):
+                await self._stream.wait_closed()
+        if self._process is not None:
+            await asyncio.to_thread(self._process.join, 30)
+            if self._process.is_alive():
+                self._process.terminate()
+        if self._receiver is not None:
+            await self._receiver
+
+
+def _portable(exc: BaseException) -> tuple:
+    """An exception as plain data (XAPIError's constructor does not survive pickling)."""
+    if isinstance(exc, XAPIError):
+        return ("xapi", exc.status, exc.message, exc.error, exc.path, exc.headers, exc.extra)
+    return ("error", f"{type(exc).__name__}: {exc}")
+
+
+def _error(value: tuple) -> BaseException:
+    if value[0] == "xapi":
+        _, status, message, error, path, headers, extra = value
+        return XAPIError(status, message, error=error, path=path, headers=headers, **extra)
+    return RuntimeError(f"SQLite writer: {value[1]}")
+
+
+def _process_main(path: str, synchronous: str, sock: socket.socket) -> None:
+    """The writer process: read framed jobs, group-commit them, answer, index when idle."""
+    committer = GroupCommitter(db.connect(path, synchronous=synchronous), path + ".lock")
+    buffer = bytearray()
+    open_ = True
+
+    def frames() -> list[tuple[int, tuple]]:
+        found = []
+        while len(buffer) >= FRAME.size:
+            size, request = FRAME.unpack_from(buffer)
+            if len(buffer) < FRAME.size + size:
+                break
+            found.append((request, pickle.loads(buffer[FRAME.size:FRAME.size + size])))
+            del buffer[:FRAME.size + size]
+        return found
+
+    def receive(timeout: float | None) -> bool:
+        nonlocal open_
+        ready, _, _ = select.select([sock], [], [], timeout)
+        if not ready:
+            return False
+        data = sock.recv(1 << 20)
+        if not data:
+            open_ = False
+        buffer.extend(data)
+        return True
+
+    try:
+        while open_:
+            jobs = frames()
+            if not jobs:
+                if not receive(INDEX_IDLE if committer.unindexed else None):
+                    committer.maybe_index(force=True)
+                continue
+            while open_ and len(jobs) < MAX_GROUP and receive(0):  # take whatever else has arrived
+                jobs += frames()
+            results = committer.commit([job for _, job in jobs])
+            reply = bytearray()
+            for (request, _), (ok, value) in zip(jobs, results):
+                payload = pickle.dumps((ok, value if ok else _portable(value)), protocol=pickle.HIGHEST_PROTOCOL)
+                reply += FRAME.pack(len(payload), request) + payload
+            sock.sendall(reply)
+            committer.maybe_index()
+        committer.maybe_index(force=True)
+    except (BrokenPipeError, ConnectionError):
+        pass
+    finally:
+        committer.close()
+        sock.close()
