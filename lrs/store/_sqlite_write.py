@@ -49,7 +49,7 @@ def insert(
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
     rows = _json(
-        [[p.id, p.stored, int(p.is_voiding), p.ref, _json(sorted(p.keys)), _json(p.statement)] for p in new]
+        [[p.id, p.stored, int(p.is_voiding), p.ref, p.keys_json, p.data] for p in new]
     )
     conn.execute(
         "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data)"

@@ -42,7 +42,7 @@ from lrs.xapi.errors import XAPIError
 log = logging.getLogger("lrs.store.sqlite")
 
 MAX_GROUP = 512  # jobs committed together at most
-INDEX_BATCH = 5000  # statements waiting for the key index before the writer indexes them under load
+INDEX_BATCH = 20000  # statements waiting for the key index before the writer indexes them under load
 INDEX_IDLE = 0.05  # seconds without writes after which waiting statements are indexed
 CHECKPOINT_EVERY = 0.5  # seconds between WAL checkpoints
 WAL_RESTART_BYTES = 64 << 20  # a WAL larger than this is checkpointed completely and started over

@@ -33,10 +33,24 @@ class PreparedStatement:
     voids: str | None = None  # target id when this is a voiding statement
     activities: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (id, definition)
     sent_timestamp: bool = True
+    data: str = ""  # the statement as JSON text (what the stores keep)
+    keys_json: str = ""  # the index keys as a sorted JSON list
 
     @property
     def is_voiding(self) -> bool:
         return self.voids is not None
+
+    def document(self) -> dict[str, Any]:
+        """The statement as a dict (parsed back from ``data`` after pickling)."""
+        if self.statement is None:
+            self.statement = orjson.loads(self.data)
+        return self.statement
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Crossing to a writer process: the JSON text is enough, and far cheaper to pickle.
+        state = dict(self.__dict__)
+        state["statement"] = None
+        return state
 
 
 def new_id() -> str:
@@ -72,16 +86,19 @@ def prepare(
         _arrays_in_context(obj)
     verb = statement["verb"]["id"]
     ref = obj["id"].lower() if obj.get("objectType") == "StatementRef" else None
+    keys = frozenset(index_keys(statement))
     return PreparedStatement(
         id=statement["id"].lower(),
         stored=stored,
         statement=statement,
-        keys=frozenset(index_keys(statement)),
+        keys=keys,
         verb=verb,
         ref=ref,
         voids=ref if verb == VOIDED_VERB else None,
         activities=list(_activities(statement)),
         sent_timestamp=sent_timestamp,
+        data=orjson.dumps(statement).decode(),
+        keys_json=orjson.dumps(sorted(keys)).decode(),
     )
 
 
@@ -184,7 +201,7 @@ def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
     serialisation of timestamps, Activity definitions and Verb displays (which
     are not part of the statement), and a single context Activity vs. an array.
     """
-    a, b = _comparable(stored), _comparable(incoming.statement)
+    a, b = _comparable(stored), _comparable(incoming.document())
     if not incoming.sent_timestamp:
         a.pop("timestamp", None)
         b.pop("timestamp", None)
