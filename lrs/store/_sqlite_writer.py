@@ -44,30 +44,16 @@ log = logging.getLogger("lrs.store.sqlite")
 MAX_GROUP = 512  # jobs committed together at most
 INDEX_BATCH = 20000  # statements waiting for the key index before the writer indexes them under load
 INDEX_IDLE = 0.05  # seconds without writes after which waiting statements are indexed
-CHECKPOINT_EVERY = 0.5  # seconds between WAL checkpoints
-WAL_RESTART_BYTES = 64 << 20  # a WAL larger than this is checkpointed completely and started over
 FRAME = struct.Struct("!IQ")  # payload length, request id
 
 
 class GroupCommitter:
-    """Runs jobs in group-committed transactions on one connection.
-
-    WAL checkpoints (copying committed pages into the database file) run on a
-    thread of their own instead of inside whichever commit crosses the WAL's
-    size threshold, so that commits stay short.
-    """
+    """Runs jobs in group-committed transactions on one connection."""
 
     def __init__(self, path: str, *, synchronous: str) -> None:
         self.conn = db.connect(path, synchronous=synchronous)
-        self.conn.execute("PRAGMA wal_autocheckpoint = 0")
         self.lock_fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         self.unindexed = True  # statements may wait for the key index (unknown at start)
-        self._stop = threading.Event()
-        self._checkpointer = threading.Thread(
-            target=_checkpoint_loop, args=(path, synchronous, self.lock_fd, self._stop),
-            name="lrs-sqlite-checkpoint", daemon=True,
-        )
-        self._checkpointer.start()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -118,45 +104,9 @@ class GroupCommitter:
             log.exception("indexing statements failed; filtered reads will retry it")
 
     def close(self) -> None:
-        self._stop.set()
-        self._checkpointer.join()
         self.conn.close()
         if self.lock_fd is not None:
             os.close(self.lock_fd)
-
-
-def _checkpoint_loop(path: str, synchronous: str, lock_fd: int, stop: threading.Event) -> None:
-    """PASSIVE checkpoints beside the writer; a RESTART one (writers paused on the lock) when the WAL grows.
-
-    Under a steady write load a passive checkpoint never catches up with the end
-    of the WAL, and SQLite only starts the WAL over once one has: the brief
-    pause lets it, so the WAL stays a few MiB instead of growing without end.
-    """
-    conn = db.connect(path, synchronous=synchronous)
-    wal = path + "-wal"
-    try:
-        while not stop.wait(CHECKPOINT_EVERY):
-            try:
-                if _size(wal) > WAL_RESTART_BYTES:
-                    fcntl.flock(lock_fd, fcntl.LOCK_EX)
-                    try:
-                        conn.execute("PRAGMA wal_checkpoint(RESTART)")
-                    finally:
-                        fcntl.flock(lock_fd, fcntl.LOCK_UN)
-                else:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                log.exception("WAL checkpoint failed; retrying")
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    finally:
-        conn.close()
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 # -- in a thread -------------------------------------------------------------------------
