@@ -7,6 +7,7 @@ the rest; GET parses its parameters into a ``StatementQuery``.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from lrs.xapi.timestamps import format_stored, http_date, now
 from lrs.xapi.validate import is_uuid, validate_statement
 
 MULTIPART = "multipart/mixed"
+YIELD_EVERY = 20  # statements validated between two turns of the event loop
 
 
 async def statements(request: Request) -> Response:
@@ -80,6 +82,8 @@ async def post_statements(request: Request) -> Response:
                     path=f"[{index}].id", error="duplicate_id",
                 )
             seen[sid] = index
+        if index % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)  # let other requests' responses go out while a big batch is checked
     ids = await _store_batch(request, batch)
     return json_response(ids, headers=_consistent())
 
