@@ -54,7 +54,7 @@ def connect(path: str, *, synchronous: str = "FULL", readonly: bool = False, bus
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
-    conn.execute(f"PRAGMA cache_size = {-16384 if readonly else -32768}")  # KiB: 16 MiB per reader, 32 MiB writer
+    conn.execute(f"PRAGMA cache_size = {-8192 if readonly else -32768}")  # KiB: 8 MiB per reader, 32 MiB writer
     conn.execute("PRAGMA temp_store = MEMORY")
     if readonly:
         conn.execute("PRAGMA query_only = 1")
