@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lrs.credentials import verify_secret
 from lrs.store.base import Credential, Store
 from lrs.xapi.agents import ifi_key
-from lrs.xapi.errors import XAPIError
+from lrs.xapi.errors import XAPIError, unauthorized
 
 READ, WRITE = "read", "write"
 
@@ -110,12 +110,12 @@ class Authenticator:
                 return _principal(remembered[1])
         credential = await self.store.get_credential(key)
         if credential is None or credential.revoked:
-            raise _unauthorized("unknown or revoked credential")
+            raise unauthorized("unknown or revoked credential")
         digest = _digest(credential, secret)
         remembered = self._accepted.get(key)
         if remembered is None or remembered[0] != digest:
             if not await asyncio.to_thread(verify_secret, secret, credential.secret_hash):
-                raise _unauthorized("wrong secret")
+                raise unauthorized("wrong secret")
             if len(self._accepted) >= MAX_REMEMBERED:
                 self._accepted.clear()
         self._accepted[key] = (digest, credential)
@@ -132,22 +132,18 @@ def _principal(credential: Credential) -> Principal:
 
 def _basic(authorization: str | None) -> tuple[str, str]:
     if not authorization:
-        raise _unauthorized("authentication required (HTTP Basic)")
+        raise unauthorized("authentication required (HTTP Basic)")
     scheme, _, encoded = authorization.strip().partition(" ")
     if scheme.lower() != "basic" or not encoded:
-        raise _unauthorized("only HTTP Basic authentication is supported")
+        raise unauthorized("only HTTP Basic authentication is supported")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise _unauthorized("malformed Basic credentials")
+        raise unauthorized("malformed Basic credentials")
     key, sep, secret = decoded.partition(":")
     if not sep or not key:
-        raise _unauthorized("malformed Basic credentials")
+        raise unauthorized("malformed Basic credentials")
     return key, secret
-
-
-def _unauthorized(message: str) -> XAPIError:
-    return XAPIError(401, message, error="unauthorized", headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
 
 
 class AuthMiddleware:

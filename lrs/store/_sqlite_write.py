@@ -16,7 +16,7 @@ import orjson
 from lrs.store._sqlite_db import _in, _json, indexed_seq
 from lrs.xapi import keys as K
 from lrs.xapi.activities import merge_definition
-from lrs.xapi.errors import XAPIError, bad_request
+from lrs.xapi.errors import XAPIError, bad_request, unauthorized
 from lrs.xapi.statements import PreparedStatement, equivalent
 
 
@@ -25,8 +25,7 @@ def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
         return
     row = conn.execute("SELECT revoked FROM credentials WHERE key = ?", (key,)).fetchone()
     if row is None or row[0]:
-        raise XAPIError(401, "unknown or revoked credential", error="unauthorized",
-                        headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
+        raise unauthorized("unknown or revoked credential")
 
 
 def insert(

@@ -62,3 +62,8 @@ def invalid(path: str, message: str, *, rule: str | None = None) -> XAPIError:
     """A statement (or parameter) failed validation at ``path``."""
     extra = {"rule": rule} if rule else {}
     return XAPIError(400, f"{path}: {message}" if path else message, error="validation", path=path, **extra)
+
+
+def unauthorized(message: str) -> XAPIError:
+    """401 with the challenge HTTP Basic clients expect."""
+    return XAPIError(401, message, error="unauthorized", headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
