@@ -72,9 +72,12 @@ def create(path: str, *, busy_timeout_ms: int = 60_000) -> None:
         conn.close()
 
 
-# Bulk work is done in a few SQL statements fed one JSON array each (json_each), not
-# row by row: the sqlite3 module releases the GIL around every step, and a thread
-# that has to win the GIL back once per row starves while the event loop is busy.
+# Look-ups over many values are one SQL statement fed one JSON array (json_each),
+# not a statement per value or a variable-length list of placeholders: the
+# sqlite3 module releases the GIL around every step, and a writer *thread* that
+# has to win the GIL back once per row starves while the event loop is busy.
+# (Row inserts use executemany: cheaper per row, and the server's writer runs in
+# a process of its own, where no event loop competes for the GIL.)
 IN_JSON = "SELECT value FROM json_each(?)"
 
 

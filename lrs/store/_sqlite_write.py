@@ -47,16 +47,9 @@ def insert(
     if not new:
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
-    rows = _json(
-        [[p.id, p.stored, int(p.is_voiding), p.ref, p.keys_json, p.data] for p in new]
-    )
-    conn.execute(
-        "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data)"
-        " SELECT ? + key + 1,"
-        " json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
-        " json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]')"
-        " FROM json_each(?)",
-        (base, rows),
+    conn.executemany(
+        "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data) VALUES (?,?,?,?,?,?,?)",
+        [(seq, p.id, p.stored, int(p.is_voiding), p.ref, p.keys_json, p.data) for seq, p in enumerate(new, base + 1)],
     )
     new_ids = [p.id for p in new]
     _void(conn, new, located, batch)
