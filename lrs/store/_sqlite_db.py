@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import orjson
 
+# The database file: statements and everything else the LRS keeps.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS statements (
     seq INTEGER PRIMARY KEY,
@@ -20,21 +21,14 @@ CREATE TABLE IF NOT EXISTS statements (
 );
 CREATE INDEX IF NOT EXISTS statements_stored ON statements(stored, seq);
 CREATE INDEX IF NOT EXISTS statements_ref ON statements(ref) WHERE ref IS NOT NULL;
-CREATE TABLE IF NOT EXISTS statement_keys (
-    key TEXT NOT NULL,
-    stored TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (key, stored, seq)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reindex (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS activities (
     id TEXT PRIMARY KEY,
     definition BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS meta (
-    name TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO meta(name, value) VALUES ('indexed_seq', 0);
 CREATE TABLE IF NOT EXISTS credentials (
     key TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL,
@@ -47,13 +41,41 @@ CREATE TABLE IF NOT EXISTS credentials (
 );
 """
 
-INDEX_STATE = "SELECT value FROM meta WHERE name = 'indexed_seq'"
+# The key index lives in a file of its own (``<database>.keys``), so that it is
+# written by the indexer while the writer goes on committing statements (SQLite
+# allows one writer per file). It is derived data: deleting it rebuilds it.
+KEYS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS statement_keys (
+    key TEXT NOT NULL,
+    stored TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (key, stored, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta(name, value) VALUES ('indexed_seq', 0);
+INSERT OR IGNORE INTO meta(name, value) VALUES ('reindexed', 0);
+"""
 
 
-def connect(path: str, *, synchronous: str = "FULL", readonly: bool = False, busy_timeout_ms: int = 60_000) -> sqlite3.Connection:
+
+def keys_path(path: str) -> str:
+    return path + ".keys"
+
+
+def connect(
+    path: str, *, synchronous: str = "FULL", readonly: bool = False, busy_timeout_ms: int = 60_000,
+    attach_keys: bool = False,
+) -> sqlite3.Connection:
+    """A connection to the database file; ``attach_keys``: with the key index attached as ``k``."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
+    if attach_keys:
+        conn.execute("ATTACH DATABASE ? AS k", (keys_path(path),))
+        conn.execute(f"PRAGMA k.synchronous = {synchronous}")
     conn.execute(f"PRAGMA cache_size = {-8192 if readonly else -32768}")  # KiB: 8 MiB per reader, 32 MiB writer
     conn.execute("PRAGMA temp_store = MEMORY")
     if readonly:
@@ -62,14 +84,15 @@ def connect(path: str, *, synchronous: str = "FULL", readonly: bool = False, bus
 
 
 def create(path: str, *, busy_timeout_ms: int = 60_000) -> None:
-    """WAL mode, and every table and index that is missing."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(SCHEMA)
-    finally:
-        conn.close()
+    """WAL mode, and every table and index that is missing, in both files."""
+    for file, schema in ((path, SCHEMA), (keys_path(path), KEYS_SCHEMA)):
+        conn = sqlite3.connect(file, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.executescript(schema)
+        finally:
+            conn.close()
 
 
 # Look-ups over many values are one SQL statement fed one JSON array (json_each),
@@ -90,11 +113,63 @@ def _in(conn: sqlite3.Connection, sql: str, values: Sequence[Any]) -> list[tuple
     return conn.execute(sql.format(IN_JSON), (_json(list(values)),)).fetchall()
 
 
-def indexed_seq(conn: sqlite3.Connection) -> int:
-    return conn.execute(INDEX_STATE).fetchone()[0]
+def index_lag(conn: sqlite3.Connection, *, statements: str = "main", keys: str = "k") -> int:
+    """How much committed work the key index has not taken in yet (new statements, re-index requests).
+
+    ``statements`` and ``keys`` name the two files' schemas on ``conn``.
+    """
+    return conn.execute(
+        f"SELECT (SELECT IFNULL(MAX(seq), 0) FROM {statements}.statements)"
+        f" - (SELECT value FROM {keys}.meta WHERE name = 'indexed_seq')"
+        f" + (SELECT IFNULL(MAX(id), 0) FROM {statements}.reindex)"
+        f" - (SELECT value FROM {keys}.meta WHERE name = 'reindexed')"
+    ).fetchone()[0]
 
 
-def index_lag(conn: sqlite3.Connection) -> int:
-    """How many committed statements are not in the key index yet."""
-    top = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
-    return top - indexed_seq(conn)
+def connect_indexer(path: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 60_000) -> sqlite3.Connection:
+    """A connection that writes the key index (``main``) from the statements (attached as ``m``)."""
+    conn = sqlite3.connect(keys_path(path), isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA cache_size = -32768")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("ATTACH DATABASE ? AS m", (path,))
+    return conn
+
+
+def index(conn: sqlite3.Connection) -> None:
+    """Move the keys of every statement not yet indexed, and of re-index requests, into the key index.
+
+    ``conn`` comes from ``connect_indexer``. One deferred transaction: it reads the
+    statements file and takes the write lock of the key index file only, so the
+    statement writer goes on meanwhile. Each step is one SQL statement, in C.
+    """
+    conn.execute("BEGIN")
+    try:
+        indexed, reindexed = (
+            conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()[0]
+            for name in ("indexed_seq", "reindexed")
+        )
+        top = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM m.statements").fetchone()[0]
+        if top > indexed:
+            conn.execute(
+                "INSERT OR IGNORE INTO statement_keys(key, stored, seq)"
+                " SELECT j.value, s.stored, s.seq FROM m.statements s, json_each(s.keys) j"
+                " WHERE s.seq > ? AND s.seq <= ? ORDER BY 1, 2, 3",
+                (indexed, top),
+            )
+            conn.execute("UPDATE meta SET value = ? WHERE name = 'indexed_seq'", (top,))
+        last = conn.execute("SELECT IFNULL(MAX(id), 0) FROM m.reindex").fetchone()[0]
+        if last > reindexed:
+            conn.execute(
+                "INSERT OR IGNORE INTO statement_keys(key, stored, seq)"
+                " SELECT j.value, s.stored, s.seq FROM m.reindex r JOIN m.statements s ON s.seq = r.seq,"
+                " json_each(s.keys) j WHERE r.id > ? AND r.id <= ?",
+                (reindexed, last),
+            )
+            conn.execute("UPDATE meta SET value = ? WHERE name = 'reindexed'", (last,))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 
 import orjson
 
-from lrs.store._sqlite_db import _in, _json, indexed_seq
+from lrs.store._sqlite_db import _in, _json
 from lrs.xapi import keys as K
 from lrs.xapi.activities import merge_definition
 from lrs.xapi.errors import XAPIError, bad_request, unauthorized
@@ -85,45 +85,26 @@ def _void(
 def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
     """Statements targeting these (StatementRef) inherit their filter keys, recursively (in both arrival orders).
 
-    Keys of statements not yet indexed are only added to their JSON list (the
-    indexer takes them from there); already indexed ones also get the rows.
+    The keys are added to the statement's JSON list and a re-index request is
+    recorded; the indexer adds the rows (statements it has not reached yet it
+    takes from the list anyway).
     """
-    indexed = indexed_seq(conn)
     while targets:  # keys only ever grow, so this ends (also on reference cycles)
         pairs = _in(
             conn,
-            "SELECT r.seq, r.id, r.stored, r.keys, t.keys FROM statements r JOIN statements t ON t.id = r.ref"
+            "SELECT r.seq, r.id, r.keys, t.keys FROM statements r JOIN statements t ON t.id = r.ref"
             " WHERE r.ref IN ({})",
             targets,
         )
         targets = []
-        for seq, statement_id, stored, own_keys, target_keys in pairs:
+        for seq, statement_id, own_keys, target_keys in pairs:
             current = set(orjson.loads(own_keys))
             new = {k for k in orjson.loads(target_keys) if K.inheritable(k)} - current
             if not new:
                 continue
-            conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (orjson.dumps(sorted(current | new)).decode(), seq))
-            if seq <= indexed:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO statement_keys(key, stored, seq) VALUES (?,?,?)",
-                    [(k, stored, seq) for k in new],
-                )
+            conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (_json(sorted(current | new)), seq))
+            conn.execute("INSERT INTO reindex(seq) VALUES (?)", (seq,))
             targets.append(statement_id)
-
-
-def index(conn: sqlite3.Connection) -> int:
-    """Move the keys of every statement not yet indexed into statement_keys (one statement, in C)."""
-    indexed = indexed_seq(conn)
-    top = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
-    if top > indexed:
-        conn.execute(
-            "INSERT OR IGNORE INTO statement_keys(key, stored, seq)"
-            " SELECT j.value, s.stored, s.seq FROM statements s, json_each(s.keys) j"
-            " WHERE s.seq > ? AND s.seq <= ? ORDER BY 1, 2, 3",
-            (indexed, top),
-        )
-        conn.execute("UPDATE meta SET value = ? WHERE name = 'indexed_seq'", (top,))
-    return top
 
 
 def _save_definitions(conn: sqlite3.Connection, new: list[PreparedStatement], define: bool) -> None:
@@ -171,7 +152,6 @@ def revoke_credential(conn: sqlite3.Connection, key: str) -> bool:
 
 JOBS: dict[str, Callable[..., Any]] = {
     "insert": insert,
-    "index": index,
     "put_credential": put_credential,
     "revoke_credential": revoke_credential,
 }

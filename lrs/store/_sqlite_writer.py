@@ -62,7 +62,8 @@ class GroupCommitter:
         self.conn = db.connect(path, synchronous=synchronous)
         self.conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         self.lock_fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        self.unindexed = True  # statements may wait for the key index (unknown at start)
+        self.indexer = Indexer(path, synchronous=synchronous)
+        self.indexer.start()
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(
             target=_checkpoint_loop, args=(path, synchronous, self.lock_fd, self._stop),
@@ -97,33 +98,76 @@ class GroupCommitter:
                     try:
                         results.append((True, JOBS[name](conn, *args)))
                         conn.execute("RELEASE job")
-                        self.unindexed = True
                     except Exception as exc:  # noqa: BLE001 - handed to the waiting request
                         conn.execute("ROLLBACK TO job")
                         conn.execute("RELEASE job")
                         results.append((False, exc))
         except Exception as exc:  # noqa: BLE001 - the transaction failed: nothing was stored
             results = [(False, exc)] * len(jobs)
+        self.indexer.notify()
         return results
-
-    def maybe_index(self, *, force: bool = False) -> None:
-        """Index waiting statements when enough have piled up (or when forced: idle, or stopping)."""
-        if not self.unindexed:
-            return
-        try:
-            if force or db.index_lag(self.conn) >= INDEX_BATCH:
-                with self.transaction():
-                    JOBS["index"](self.conn)
-                self.unindexed = False
-        except sqlite3.Error:
-            log.exception("indexing statements failed; filtered reads will retry it")
 
     def close(self) -> None:
         self._stop.set()
         self._checkpointer.join()
+        self.indexer.close()
         self.conn.close()
         if self.lock_fd is not None:
             os.close(self.lock_fd)
+
+
+class Indexer(threading.Thread):
+    """Moves statement keys into the key index (``_sqlite_db.index``), beside the writer.
+
+    It indexes when ``INDEX_BATCH`` statements wait, or when no commit has come
+    for ``INDEX_IDLE`` seconds; reads that find it behind catch it up themselves.
+    Indexers of several processes take turns on ``<database>.keys.lock``.
+    """
+
+    def __init__(self, path: str, *, synchronous: str) -> None:
+        super().__init__(name="lrs-sqlite-indexer", daemon=True)
+        self._path = path
+        self._synchronous = synchronous
+        self._wake = threading.Event()
+        self._stopping = False
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self.join()
+
+    def run(self) -> None:
+        conn = db.connect_indexer(self._path, synchronous=self._synchronous)
+        try:
+            while not self._stopping:
+                woken = self._wake.wait(INDEX_IDLE)
+                self._wake.clear()
+                try:
+                    lag = db.index_lag(conn, statements="m", keys="main")
+                    if lag > 0 and (not woken or self._stopping or lag >= INDEX_BATCH):
+                        index_now(self._path, conn)
+                except sqlite3.Error:
+                    log.exception("indexing statements failed; filtered reads will retry it")
+            index_now(self._path, conn)
+        finally:
+            conn.close()
+
+
+def index_now(path: str, conn: sqlite3.Connection | None = None) -> None:
+    """Bring the key index up to date, taking turns with other indexers on the keys lock file."""
+    own = conn is None
+    conn = conn or db.connect_indexer(path)
+    lock = os.open(db.keys_path(path) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        db.index(conn)
+    finally:
+        os.close(lock)  # releases the lock
+        if own:
+            conn.close()
 
 
 def _checkpoint_loop(path: str, synchronous: str, lock_fd: int, stop: threading.Event) -> None:
@@ -176,11 +220,7 @@ class ThreadWriter(threading.Thread):
         stopping = False
         try:
             while not stopping:
-                try:
-                    item = self._jobs.get(timeout=INDEX_IDLE if committer.unindexed else None)
-                except queue.Empty:
-                    committer.maybe_index(force=True)
-                    continue
+                item = self._jobs.get()
                 if item is None:
                     break
                 items = [item]
@@ -196,8 +236,6 @@ class ThreadWriter(threading.Thread):
                 results = committer.commit([job for job, _, _ in items])
                 for (_, future, loop), (ok, value) in zip(items, results):
                     loop.call_soon_threadsafe(_resolve, future, ok, value)
-                committer.maybe_index()
-            committer.maybe_index(force=True)
         finally:
             committer.close()
 
@@ -322,8 +360,7 @@ def _process_main(path: str, synchronous: str, sock: socket.socket) -> None:
         while open_:
             jobs = frames()
             if not jobs:
-                if not receive(INDEX_IDLE if committer.unindexed else None):
-                    committer.maybe_index(force=True)
+                receive(None)
                 continue
             while open_ and len(jobs) < MAX_GROUP and receive(0):  # take whatever else has arrived
                 jobs += frames()
@@ -333,8 +370,6 @@ def _process_main(path: str, synchronous: str, sock: socket.socket) -> None:
                 payload = pickle.dumps((ok, value if ok else _portable(value)), protocol=pickle.HIGHEST_PROTOCOL)
                 reply += FRAME.pack(len(payload), request) + payload
             sock.sendall(reply)
-            committer.maybe_index()
-        committer.maybe_index(force=True)
     except (BrokenPipeError, ConnectionError):
         pass
     finally:

@@ -9,14 +9,16 @@ per index key (``lrs.xapi.keys``), clustered by key then stored order, so a
 filtered page is one index range scan and the next page starts where the
 last one ended (keyset cursor on ``(stored, seq)``).
 
-That index is written in bulk, not row by row: a statement is stored with its
-keys as a JSON list, and the writer moves the keys of every statement not yet
-indexed into ``statement_keys`` in one INSERT ... SELECT (when a few thousand
-are waiting, when it is idle, or when a filtered read asks for it). Writing a
+That index is written in bulk, not row by row, and in a file of its own
+(``<database>.keys``): a statement is stored with its keys as a JSON list, and
+an indexer thread beside the writer moves the keys of every statement not yet
+indexed into ``statement_keys`` in one INSERT ... SELECT (when thousands are
+waiting, when writes pause, or when a filtered read asks for it). Writing a
 key's rows for thousands of statements at once touches each index page once
-instead of once per statement. A filtered read first makes sure every
-statement committed before it is indexed (``indexed_seq`` in ``meta``), so
-reads always see the writes that came before them.
+instead of once per statement, and the writer never waits for it. A filtered
+read first makes sure every statement committed before it is indexed
+(``indexed_seq`` in the index's ``meta``), so reads always see the writes that
+came before them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 import orjson
 
 from lrs.store import _sqlite_db as db
-from lrs.store._sqlite_writer import ProcessWriter, ThreadWriter
+from lrs.store._sqlite_writer import ProcessWriter, ThreadWriter, index_now
 from lrs.store.base import Credential
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery
@@ -92,7 +94,8 @@ class SQLiteStore:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = db.connect(
-                self.path, synchronous=self.synchronous, readonly=True, busy_timeout_ms=self.busy_timeout_ms
+                self.path, synchronous=self.synchronous, readonly=True, busy_timeout_ms=self.busy_timeout_ms,
+                attach_keys=True,
             )
             with self._lock:
                 self._connections.append(conn)
@@ -128,7 +131,7 @@ class SQLiteStore:
 
         row = await self._read(run)
         if row is None:
-            await self._write("index")
+            await asyncio.to_thread(index_now, self.path)
             row = await self._read(lambda conn: conn.execute(sql, args).fetchone())
         data, seqs = row
         if data is None:
@@ -189,12 +192,12 @@ def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
     order = "ASC" if query.ascending else "DESC"
     args: list[Any] = []
     if keys:
-        src, col = "statement_keys k JOIN statements s ON s.seq = k.seq", "k"
-        where = ["k.key = ?"]
+        src, col = "k.statement_keys kk JOIN statements s ON s.seq = kk.seq", "kk"
+        where = ["kk.key = ?"]
         args.append(keys[0])
         for key in keys[1:]:
             where.append(
-                "EXISTS (SELECT 1 FROM statement_keys x WHERE x.key = ? AND x.stored = k.stored AND x.seq = k.seq)"
+                "EXISTS (SELECT 1 FROM k.statement_keys x WHERE x.key = ? AND x.stored = kk.stored AND x.seq = kk.seq)"
             )
             args.append(key)
     else:
