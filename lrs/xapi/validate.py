@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import fastjsonschema
+import jsonschema_rs
 
 import lrs
 from lrs.xapi.errors import XAPIError, invalid
@@ -68,10 +69,13 @@ def validate_statement(statement: object, version: str, *, path: str = "") -> No
     the schema (2.0 adds contextAgents/contextGroups and statement version 2.0.x).
     """
     key = _schema_key(version)
-    try:
-        _validator(key)(statement)
-    except fastjsonschema.JsonSchemaValueException as exc:
-        raise _translate(exc, statement, path, key, subject="a statement") from None
+    if not _fast_validator(key).is_valid(statement):
+        # The compiled (Rust) validator only says yes or no; fastjsonschema, on the
+        # same schema, says where and why.
+        try:
+            _validator(key)(statement)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            raise _translate(exc, statement, path, key, subject="a statement") from None
     check_statement(statement, path)  # type: ignore[arg-type]  # a dict, by the schema
 
 
@@ -121,7 +125,13 @@ def load_schema(key: str) -> dict[str, Any]:
         return json.load(f)
 
 
-@functools.cache  # the only module-level state: an immutable cache of compiled validators
+@functools.cache  # module-level state, like _validator's: an immutable cache of compiled validators
+def _fast_validator(key: str) -> Any:
+    """jsonschema-rs on the same schema: about 2 µs per statement instead of about 13."""
+    return jsonschema_rs.validator_for(load_schema(key))
+
+
+@functools.cache  # module-level state: an immutable cache of compiled validators
 def _validator(key: str) -> Callable[[object], object]:
     if key == "agent":
         schema = load_schema("1.0.3")

@@ -474,3 +474,18 @@ def test_validate_agent_rejects(agent: object, kwargs: dict[str, Any], path: str
     with pytest.raises(XAPIError) as info:
         validate_agent(agent, **kwargs)
     assert (info.value.path, info.value.extra.get("rule")) == (path, rule), info.value.message
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_the_fast_schema_check_never_accepts_what_the_reporting_one_rejects(name: str) -> None:
+    """validate_statement trusts jsonschema-rs's yes and asks fastjsonschema why only on its no."""
+    import fastjsonschema
+
+    from lrs.xapi.validate import _fast_validator, _schema_key, _validator
+
+    statement, version, _, _ = INVALID[name]
+    key = _schema_key(version)
+    try:
+        _validator(key)(copy.deepcopy(statement))
+    except fastjsonschema.JsonSchemaValueException:
+        assert not _fast_validator(key).is_valid(statement)
