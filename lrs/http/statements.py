@@ -8,7 +8,6 @@ the rest; GET parses its parameters into a ``StatementQuery``.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -21,7 +20,7 @@ from lrs.xapi import formats, strict_json
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.query import SingleQuery, StatementQuery, check_param_names, encode_more, parse_statement_params
 from lrs.xapi.statements import PreparedStatement, prepare
-from lrs.xapi.timestamps import format_stored, http_date, now
+from lrs.xapi.timestamps import format_stored, http_date, now, stored_sequence
 from lrs.xapi.validate import is_uuid, validate_statement
 
 MULTIPART = "multipart/mixed"
@@ -102,15 +101,9 @@ async def _store_batch(request: Request, batch: list[dict[str, Any]]) -> list[st
     principal: Principal = request.state.principal
     store: Store = request.app.state.store
     version = _version(request)
-    start = now()
     prepared: list[PreparedStatement] = [
-        prepare(
-            statement,
-            stored=format_stored(start + timedelta(microseconds=index)),
-            authority=principal.authority,
-            api_version=version,
-        )
-        for index, statement in enumerate(batch)
+        prepare(statement, stored=stored, authority=principal.authority, api_version=version)
+        for statement, stored in zip(batch, stored_sequence(now(), len(batch)))
     ]
     await store.insert_statements(prepared, define=principal.may_define, credential=principal.key)
     return [p.statement["id"] for p in prepared]

@@ -50,6 +50,7 @@ class PreparedStatement:
         # Crossing to a writer process: the JSON text is enough, and far cheaper to pickle.
         state = dict(self.__dict__)
         state["statement"] = None
+        state["keys"] = frozenset()  # the writer takes keys_json
         return state
 
 

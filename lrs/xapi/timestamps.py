@@ -74,6 +74,16 @@ def format_stored(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def stored_sequence(start: datetime, count: int) -> list[str]:
+    """``count`` stored values one microsecond apart from ``start`` (a batch keeps its order)."""
+    start = start.astimezone(timezone.utc)
+    if start.microsecond + count > 999_999:
+        return [format_stored(start + timedelta(microseconds=i)) for i in range(count)]
+    prefix = start.strftime("%Y-%m-%dT%H:%M:%S.")
+    first = start.microsecond
+    return [f"{prefix}{first + i:06d}Z" for i in range(count)]
+
+
 def to_utc(value: str) -> str:
     """Rewrite a timestamp in UTC keeping its instant and its precision (xAPI 2.0)."""
     moment = parse_timestamp(value)
