@@ -66,15 +66,14 @@ class GroupCommitter:
         self.indexer.start()
         self._stop = threading.Event()
         self._checkpointer = threading.Thread(
-            target=_checkpoint_loop, args=(path, synchronous, self.lock_fd, self._stop),
+            target=_checkpoint_loop, args=(path, synchronous, self._stop),
             name="lrs-sqlite-checkpoint", daemon=True,
         )
         self._checkpointer.start()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        if self.lock_fd is not None:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
+        fcntl.flock(self.lock_fd, fcntl.LOCK_EX)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
@@ -85,8 +84,7 @@ class GroupCommitter:
                     self.conn.execute("ROLLBACK")
                 raise
         finally:
-            if self.lock_fd is not None:
-                fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+            fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
     def commit(self, jobs: list[tuple[str, tuple]]) -> list[tuple[bool, Any]]:
         conn = self.conn
@@ -112,8 +110,7 @@ class GroupCommitter:
         self._checkpointer.join()
         self.indexer.close()
         self.conn.close()
-        if self.lock_fd is not None:
-            os.close(self.lock_fd)
+        os.close(self.lock_fd)
 
 
 class Indexer(threading.Thread):
@@ -170,7 +167,7 @@ def index_now(path: str, conn: sqlite3.Connection | None = None) -> None:
             conn.close()
 
 
-def _checkpoint_loop(path: str, synchronous: str, lock_fd: int, stop: threading.Event) -> None:
+def _checkpoint_loop(path: str, synchronous: str, stop: threading.Event) -> None:
     """Checkpoint the WAL twice a second: the bulk beside the writer, the rest with writers paused.
 
     A passive checkpoint alone never catches up with a WAL that is being written,
@@ -178,6 +175,8 @@ def _checkpoint_loop(path: str, synchronous: str, lock_fd: int, stop: threading.
     just what arrived meanwhile, so the pause is short and the WAL stays small.
     """
     conn = db.connect(path, synchronous=synchronous)
+    # A file description of its own: flock excludes descriptions, not threads.
+    lock_fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
         while not stop.wait(CHECKPOINT_EVERY):
             try:
@@ -190,6 +189,7 @@ def _checkpoint_loop(path: str, synchronous: str, lock_fd: int, stop: threading.
             except sqlite3.Error:
                 log.exception("WAL checkpoint failed; retrying")
     finally:
+        os.close(lock_fd)
         conn.close()
 
 
