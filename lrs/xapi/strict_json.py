@@ -2,14 +2,22 @@
 
 orjson silently keeps the last of two equal keys, and the spec requires the
 LRS to reject a statement "that contains a JSON object with a duplicate key"
-(XAPI-00021), so request bodies are parsed by the standard library's C
-decoder with a pairs hook (about 9 µs per typical statement).
+(XAPI-00021). The exact parser is the standard library's C decoder with a
+pairs hook (about 9 µs per typical statement). The fast path (about 3 µs)
+parses with orjson and proves there was no duplicate: in a body with no
+backslash, every ``":`` ends a key, so the body has as many keys as orjson's
+own compact output of the result has ``":`` exactly when no key was lost.
+Anything else (a backslash, whitespace before a colon, a count that differs,
+a value orjson refuses) goes to the exact parser.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
+
+import orjson
 
 
 class DuplicateKey(ValueError):
@@ -33,10 +41,39 @@ def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant)
+def _float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text} is too large")
+    return value
+
+
+def _int(text: str) -> int | float:
+    value = int(text)
+    # Like orjson (the fast path): integers beyond 64 bits become floats rather than fail later.
+    return value if -(2**63) <= value < 2**64 else _float(text)
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant, parse_float=_float, parse_int=_int)
+
+
+_SPACED_COLONS = (b'" :', b'"\t:', b'"\n:', b'"\r:')
 
 
 def loads(raw: bytes | str) -> Any:
     """Parse a JSON document; ValueError (with a message) when it is not strict JSON."""
-    text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw
-    return _DECODER.decode(text)
+    data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    if b"\\" not in data and not any(spaced in data for spaced in _SPACED_COLONS):
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            value = _UNPARSED
+        if value is not _UNPARSED:
+            compact = orjson.dumps(value)
+            # as many keys as written (none lost to a duplicate), and no number turned into null (infinity)
+            if data.count(b'":') == compact.count(b'":') and data.count(b"null") == compact.count(b"null"):
+                return value
+    return _DECODER.decode(data.decode("utf-8"))
+
+
+_UNPARSED = object()

@@ -588,3 +588,18 @@ class TestBodySizeLimit:
         big = statement(result={"response": "x" * 5000})
         assert_error(post(client, big), 413)
         assert post(client, statement()).status_code == 200
+
+
+def test_extension_numbers_json_and_storage_cannot_carry_are_handled(client, statement):
+    # 1e999 is no finite number: 400, not a 500 or a silent null
+    body = '{"actor":{"mbox":"mailto:a@example.com"},"verb":{"id":"http://example.com/v"},' \
+           '"object":{"id":"http://example.com/a"},"result":{"extensions":{"http://example.com/x":1e999}}}'
+    response = client.post("/xapi/statements", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    # a huge integer is kept as a number (a float), not a 500
+    huge = body.replace("1e999", "123456789012345678901234567890")
+    response = client.post("/xapi/statements", content=huge, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    [sid] = response.json()
+    got = client.get("/xapi/statements", params={"statementId": sid}).json()
+    assert got["result"]["extensions"]["http://example.com/x"] == pytest.approx(1.2345678901234568e29)
