@@ -76,7 +76,7 @@ def connect(
     if attach_keys:
         conn.execute("ATTACH DATABASE ? AS k", (keys_path(path),))
         conn.execute(f"PRAGMA k.synchronous = {synchronous}")
-    conn.execute(f"PRAGMA cache_size = {-8192 if readonly else -32768}")  # KiB: 8 MiB per reader, 32 MiB writer
+    conn.execute(f"PRAGMA cache_size = {-8192 if readonly else -16384}")  # KiB: 8 MiB per reader, 16 MiB writer
     conn.execute("PRAGMA temp_store = MEMORY")
     if readonly:
         conn.execute("PRAGMA query_only = 1")
@@ -131,7 +131,7 @@ def connect_indexer(path: str, *, synchronous: str = "FULL", busy_timeout_ms: in
     conn = sqlite3.connect(keys_path(path), isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
-    conn.execute("PRAGMA cache_size = -32768")
+    conn.execute("PRAGMA cache_size = -16384")  # KiB: 16 MiB
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("ATTACH DATABASE ? AS m", (path,))
     return conn

@@ -24,7 +24,6 @@ import contextlib
 import fcntl
 import itertools
 import logging
-import multiprocessing
 import os
 import pickle
 import queue
@@ -32,6 +31,8 @@ import select
 import socket
 import sqlite3
 import struct
+import subprocess
+import sys
 import threading
 from typing import Any, Iterator
 
@@ -257,17 +258,20 @@ class ProcessWriter:
         self._synchronous = synchronous
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._process: subprocess.Popen | None = None
         self._stream: asyncio.StreamWriter | None = None
         self._receiver: asyncio.Task | None = None
 
     async def open(self) -> None:
         ours, theirs = socket.socketpair()
-        context = multiprocessing.get_context("spawn")
-        self._process = context.Process(
-            target=_process_main, args=(self._path, self._synchronous, theirs), name="lrs-sqlite-writer", daemon=True
+        # A plain child interpreter (not multiprocessing: no resource-tracker process,
+        # nothing pickled at start); the socket is handed over as an inherited descriptor.
+        self._process = await asyncio.to_thread(
+            subprocess.Popen,
+            [sys.executable, "-c", "from lrs.store._sqlite_writer import process_entry; process_entry()",
+             self._path, self._synchronous, str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
         )
-        await asyncio.to_thread(self._process.start)
         theirs.close()
         reader, self._stream = await asyncio.open_connection(sock=ours, limit=1 << 24)
         self._receiver = asyncio.create_task(self._receive(reader))
@@ -308,8 +312,9 @@ class ProcessWriter:
             with contextlib.suppress(ConnectionError):
                 await self._stream.wait_closed()
         if self._process is not None:
-            await asyncio.to_thread(self._process.join, 30)
-            if self._process.is_alive():
+            try:
+                await asyncio.to_thread(self._process.wait, 30)
+            except subprocess.TimeoutExpired:
                 self._process.terminate()
         if self._receiver is not None:
             await self._receiver
@@ -327,6 +332,12 @@ def _error(value: tuple) -> BaseException:
         _, status, message, error, path, headers, extra = value
         return XAPIError(status, message, error=error, path=path, headers=headers, **extra)
     return RuntimeError(f"SQLite writer: {value[1]}")
+
+
+def process_entry() -> None:
+    """The writer process's entry point: ``<path> <synchronous> <socket fd>`` on the command line."""
+    path, synchronous, fd = sys.argv[1:4]
+    _process_main(path, synchronous, socket.socket(fileno=int(fd)))
 
 
 def _process_main(path: str, synchronous: str, sock: socket.socket) -> None:
