@@ -76,7 +76,7 @@ def connect(
     if attach_keys:
         conn.execute("ATTACH DATABASE ? AS k", (keys_path(path),))
         conn.execute(f"PRAGMA k.synchronous = {synchronous}")
-    conn.execute(f"PRAGMA cache_size = {-8192 if readonly else -16384}")  # KiB: 8 MiB per reader, 16 MiB writer
+    conn.execute(f"PRAGMA cache_size = {-8192 if readonly else -32768}")  # KiB: 8 MiB per reader, 32 MiB writer
     conn.execute("PRAGMA temp_store = MEMORY")
     if readonly:
         conn.execute("PRAGMA query_only = 1")
