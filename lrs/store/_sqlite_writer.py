@@ -3,8 +3,8 @@
 Every write is a job ``(name, args)`` from ``_sqlite_write.JOBS``. The writer
 commits whatever jobs are waiting in one transaction (group commit), each in
 its own SAVEPOINT so that a refused job leaves nothing behind and does not
-disturb its neighbours, then indexes statement keys in bulk when enough
-statements wait or when it has nothing else to do.
+disturb its neighbours. Beside it, an ``Indexer`` thread moves statement keys
+into the key index file in bulk, and a checkpoint thread keeps the WAL short.
 
 ``ThreadWriter`` runs in the server process (simple; used by tests and tools).
 ``ProcessWriter`` runs the same loop in a child process with its own GIL, so
