@@ -28,10 +28,10 @@ def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
         raise unauthorized("unknown or revoked credential")
 
 
-def insert(
-    conn: sqlite3.Connection, batch: Sequence[PreparedStatement], define: bool, credential: str | None
-) -> list[str]:
+def insert(conn: sqlite3.Connection, rows: Sequence[tuple], define: bool, credential: str | None) -> list[str]:
+    """Store a batch (``PreparedStatement.to_row()`` each); see ``Store.insert_statements``."""
     _check_credential(conn, credential)
+    batch = [PreparedStatement.from_row(row) for row in rows]
     located = len(batch) > 1
     existing = dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", [p.id for p in batch]))
     new: list[PreparedStatement] = []

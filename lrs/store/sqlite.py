@@ -106,7 +106,7 @@ class SQLiteStore:
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
     ) -> list[str]:
-        return await self._write("insert", list(batch), define, credential)
+        return await self._write("insert", [p.to_row() for p in batch], define, credential)
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
         def get(conn: sqlite3.Connection) -> str | None:

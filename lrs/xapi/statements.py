@@ -26,7 +26,7 @@ class PreparedStatement:
 
     id: str  # lower-case UUID, the storage key
     stored: str
-    statement: dict[str, Any]  # what GET returns (format=exact)
+    statement: dict[str, Any] | None  # what GET returns (format=exact); None in a writer (see data)
     keys: frozenset[str]  # own index keys (see lrs.xapi.keys)
     verb: str
     ref: str | None = None  # object StatementRef target id: filters follow it
@@ -46,12 +46,21 @@ class PreparedStatement:
             self.statement = orjson.loads(self.data)
         return self.statement
 
-    def __getstate__(self) -> dict[str, Any]:
-        # Crossing to a writer process: the JSON text is enough, and far cheaper to pickle.
-        state = dict(self.__dict__)
-        state["statement"] = None
-        state["keys"] = frozenset()  # the writer takes keys_json
-        return state
+    def to_row(self) -> tuple:
+        """What a store's writer needs, as a tuple of plain values (cheap to pickle to a writer process)."""
+        return (
+            self.id, self.stored, self.verb, self.ref, self.voids, self.keys_json, self.data,
+            orjson.dumps(self.activities).decode() if self.activities else "", self.sent_timestamp,
+        )
+
+    @classmethod
+    def from_row(cls, row: tuple) -> "PreparedStatement":
+        sid, stored, verb, ref, voids, keys_json, data, activities, sent_timestamp = row
+        return cls(
+            id=sid, stored=stored, statement=None, keys=frozenset(), verb=verb, ref=ref, voids=voids,
+            activities=[tuple(a) for a in orjson.loads(activities)] if activities else [],
+            sent_timestamp=sent_timestamp, data=data, keys_json=keys_json,
+        )
 
 
 def new_id() -> str:
