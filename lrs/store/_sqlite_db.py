@@ -126,11 +126,16 @@ def index_lag(conn: sqlite3.Connection, *, statements: str = "main", keys: str =
     ).fetchone()[0]
 
 
-def connect_indexer(path: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 60_000) -> sqlite3.Connection:
-    """A connection that writes the key index (``main``) from the statements (attached as ``m``)."""
+def connect_indexer(path: str, *, busy_timeout_ms: int = 60_000) -> sqlite3.Connection:
+    """A connection that writes the key index (``main``) from the statements (attached as ``m``).
+
+    The index is written with ``synchronous=NORMAL`` whatever the statements get:
+    it is derived data, and its rows and its ``indexed_seq`` commit together, so a
+    power cut can only take both back, and the indexer then redoes them.
+    """
     conn = sqlite3.connect(keys_path(path), isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA cache_size = -16384")  # KiB: 16 MiB
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("ATTACH DATABASE ? AS m", (path,))

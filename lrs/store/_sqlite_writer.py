@@ -138,7 +138,7 @@ class Indexer(threading.Thread):
         self.join()
 
     def run(self) -> None:
-        conn = db.connect_indexer(self._path, synchronous=self._synchronous)
+        conn = db.connect_indexer(self._path)
         try:
             while not self._stopping:
                 woken = self._wake.wait(INDEX_IDLE)
