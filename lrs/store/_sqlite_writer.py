@@ -28,6 +28,7 @@ import os
 import pickle
 import queue
 import select
+import signal
 import socket
 import sqlite3
 import struct
@@ -335,7 +336,13 @@ def _error(value: tuple) -> BaseException:
 
 
 def process_entry() -> None:
-    """The writer process's entry point: ``<path> <synchronous> <socket fd>`` on the command line."""
+    """The writer process's entry point: ``<path> <synchronous> <socket fd>`` on the command line.
+
+    Ctrl-C and SIGTERM are for the server: it finishes its requests, then closes
+    the socket, and the writer stops at that end of input (also if the server dies).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     path, synchronous, fd = sys.argv[1:4]
     _process_main(path, synchronous, socket.socket(fileno=int(fd)))
 
