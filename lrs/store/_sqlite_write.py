@@ -52,17 +52,25 @@ def insert(conn: sqlite3.Connection, rows: Sequence[tuple], define: bool, creden
         [(seq, p.id, p.stored, int(p.is_voiding), p.ref, p.keys_json, p.data) for seq, p in enumerate(new, base + 1)],
     )
     new_ids = [p.id for p in new]
-    _void(conn, new, located, batch)
+    # Statements already stored that target the new ones (StatementRef; voiding ones among them):
+    # usually none, and then neither voiding nor key inheritance has anything to do.
+    referrers = _in(conn, "SELECT voiding, ref FROM statements WHERE ref IN ({})", new_ids)
     targets = [p.ref for p in new if p.ref is not None]
-    _propagate(conn, new_ids + targets)
+    if targets or referrers:
+        _void(conn, new, located, batch, voided_by_earlier={ref for voiding, ref in referrers if voiding})
+        _propagate(conn, new_ids + targets)
     _save_definitions(conn, new, define)
     return new_ids
 
 
 def _void(
-    conn: sqlite3.Connection, new: list[PreparedStatement], located: bool, batch: Sequence[PreparedStatement]
+    conn: sqlite3.Connection, new: list[PreparedStatement], located: bool, batch: Sequence[PreparedStatement],
+    *, voided_by_earlier: set[str],
 ) -> None:
-    """Voiding, whichever of the voiding statement and its target arrived first."""
+    """Voiding, whichever of the voiding statement and its target arrived first.
+
+    ``voided_by_earlier``: new statements that voiding statements stored before them target.
+    """
     voids = [p.voids for p in new if p.voids is not None]
     if voids:
         voiding_targets = {r[0] for r in _in(conn, "SELECT id FROM statements WHERE voiding = 1 AND id IN ({})", voids)}
@@ -73,13 +81,10 @@ def _void(
                     f"statement {prepared.voids} is a voiding statement and cannot be voided",
                     path=f"[{index}].object.id" if located else "object.id", error="voiding",
                 )
-    # Every statement (old or new) targeted by a voiding statement is voided, unless it voids itself.
-    candidates = _json(voids + [p.id for p in new if not p.is_voiding])
-    conn.execute(
-        "UPDATE statements SET voided = 1 WHERE voiding = 0 AND voided = 0 AND id IN (SELECT value FROM json_each(?1))"
-        " AND id IN (SELECT ref FROM statements WHERE voiding = 1 AND ref IN (SELECT value FROM json_each(?1)))",
-        (candidates,),
-    )
+    # Every statement so targeted is voided, unless it is a voiding statement itself.
+    targets = set(voids) | voided_by_earlier
+    if targets:
+        _in(conn, "UPDATE statements SET voided = 1 WHERE voiding = 0 AND voided = 0 AND id IN ({})", sorted(targets))
 
 
 def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
