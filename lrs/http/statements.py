@@ -18,7 +18,7 @@ from lrs.http.responses import JSON, json_response, no_content
 from lrs.store.base import Store
 from lrs.xapi import formats, strict_json
 from lrs.xapi.errors import XAPIError, bad_request
-from lrs.xapi.query import SingleQuery, StatementQuery, check_param_names, encode_more, parse_statement_params
+from lrs.xapi.query import SingleQuery, check_param_names, encode_more, parse_statement_params
 from lrs.xapi.statements import PreparedStatement, prepare
 from lrs.xapi.timestamps import format_stored, http_date, now, stored_sequence
 from lrs.xapi.validate import is_uuid, validate_statement
