@@ -1,0 +1,255 @@
+"""Documents (State, Activity Profile, Agent Profile): what they are keyed by,
+their ETags, the JSON merge of POST, and the concurrency rules.
+
+Pure functions and plain data: the HTTP layer parses a request into a
+``DocumentScope`` (+ id), a ``Document`` and a ``Precondition``; a store
+applies ``write`` to the document it holds, inside its own transaction, so
+that the check and the change are one atomic step.
+
+The rules are xAPI 1.0.3 Communication §2.2-2.7 and §3.1 (Concurrency), with
+the 2.0 changes: under 2.0 a PUT without If-Match/If-None-Match on an existing
+document is a 409 on all three resources (1.0.3: the two profile resources
+only), and a single-document GET takes no ``since``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import orjson
+
+from lrs.xapi import strict_json
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.errors import XAPIError, bad_request
+from lrs.xapi.timestamps import normalise_bound
+from lrs.xapi.validate import is_iri, is_uuid, validate_agent
+
+STATE = "state"
+ACTIVITY_PROFILE = "activity-profile"
+AGENT_PROFILE = "agent-profile"
+RESOURCES = (STATE, ACTIVITY_PROFILE, AGENT_PROFILE)
+
+JSON_TYPE = "application/json"
+DEFAULT_TYPE = "application/octet-stream"
+
+# The id parameter of each resource, and the parameters each method takes.
+ID_PARAM = {STATE: "stateId", ACTIVITY_PROFILE: "profileId", AGENT_PROFILE: "profileId"}
+_CONTEXT = {STATE: ("activityId", "agent", "registration"), ACTIVITY_PROFILE: ("activityId",), AGENT_PROFILE: ("agent",)}
+_REQUIRED = {STATE: ("activityId", "agent"), ACTIVITY_PROFILE: ("activityId",), AGENT_PROFILE: ("agent",)}
+# Every parameter name the document resources know, for "wrong case" messages.
+_KNOWN = {p.lower(): p for p in ("activityId", "agent", "registration", "stateId", "profileId", "since")}
+
+
+@dataclass(frozen=True)
+class DocumentScope:
+    """Where documents live: a resource and its context.
+
+    ``activity_id`` and ``agent`` (an IFI key, ``lrs.xapi.agents.ifi_key``) are
+    "" where the resource has none. ``registration`` (State only, lower case):
+    for one document, None means "stored without a registration"; for the
+    multiple-document GET and DELETE, None means "whatever the registration".
+    """
+
+    resource: str
+    activity_id: str = ""
+    agent: str = ""
+    registration: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    contents: bytes
+    content_type: str
+    updated: str  # stored-form timestamp (lrs.xapi.timestamps.format_stored)
+    etag: str = ""  # SHA-1 of the contents, lower-case hex (1.0.3 §3.1); set by ``new``
+
+    @classmethod
+    def new(cls, contents: bytes, content_type: str | None, updated: str) -> "Document":
+        return cls(bytes(contents), content_type or DEFAULT_TYPE, updated, etag_of(contents))
+
+    @property
+    def is_json(self) -> bool:
+        return media_type(self.content_type) == JSON_TYPE
+
+
+def etag_of(contents: bytes) -> str:
+    return hashlib.sha1(contents).hexdigest()
+
+
+def media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()
+
+
+# -- requests ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DocumentRequest:
+    """A document request's parameters, checked: the scope, the document id (None: many), ``since``."""
+
+    scope: DocumentScope
+    doc_id: str | None
+    since: str | None = None
+
+
+def parse_params(resource: str, method: str, params: Mapping[str, str], *, version: str) -> DocumentRequest:
+    """Check a document request's parameters (names, required ones, formats); 400 names the parameter."""
+    id_param = ID_PARAM[resource]
+    allowed = set(_CONTEXT[resource]) | {id_param}
+    if method in ("GET", "HEAD") or (method == "DELETE" and resource == STATE):
+        allowed.add("since")
+    if resource == ACTIVITY_PROFILE and method in ("GET", "HEAD"):
+        # The 2.0 table for the multiple-document GET lists "agent" (and the conformance requirement
+        # XAPI-00304 tests it): taken, checked, and without effect on an Activity's profiles.
+        allowed.add("agent")
+    for name in params:
+        if name in allowed:
+            continue
+        known = _KNOWN.get(name.lower())
+        if known is not None and known != name and known in allowed:
+            raise bad_request(f"parameter {name!r} must be spelt {known!r}", path=name, error="parameter")
+        raise bad_request(f"parameter {name!r} is not taken by {method} on this resource", path=name, error="parameter")
+    required = list(_REQUIRED[resource])
+    if method in ("PUT", "POST") or (method == "DELETE" and resource != STATE):
+        required.append(id_param)
+    for name in required:
+        if name not in params:
+            raise bad_request(f"the {name} parameter is required", path=name, error="parameter")
+
+    activity_id = ""
+    if "activityId" in params:
+        activity_id = params["activityId"]
+        if not is_iri(activity_id):
+            raise bad_request("activityId must be an IRI", path="activityId", error="parameter")
+    agent = ""
+    if "agent" in params:
+        agent = parse_agent(params["agent"])
+        if resource == ACTIVITY_PROFILE:
+            agent = ""
+    registration = params.get("registration")
+    if registration is not None:
+        if not is_uuid(registration):
+            raise bad_request("registration must be a UUID", path="registration", error="parameter")
+        registration = registration.lower()
+    doc_id = params.get(id_param)
+    if doc_id is not None and doc_id == "":
+        raise bad_request(f"{id_param} must not be empty", path=id_param, error="parameter")
+    since = None
+    if "since" in params:
+        if doc_id is not None and method in ("GET", "HEAD") and version.startswith("2."):
+            raise bad_request(f"since cannot be combined with {id_param}", path="since", error="parameter")
+        since = normalise_bound(params["since"])
+        if since is None:
+            raise bad_request("since must be an ISO 8601 timestamp", path="since", error="parameter")
+        if doc_id is not None:
+            since = None  # a single document: since has no effect (XAPI-00191, XAPI-00192)
+    return DocumentRequest(DocumentScope(resource, activity_id, agent, registration), doc_id, since)
+
+
+def parse_agent(raw: str, *, path: str = "agent") -> str:
+    """An ``agent`` parameter (JSON Agent, not a Group) as its IFI key."""
+    return ifi_key(agent_param(raw, path=path)) or ""
+
+
+def agent_param(raw: str, *, path: str = "agent") -> dict[str, Any]:
+    try:
+        agent = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise bad_request(f"{path} must be a JSON Agent object", path=path, error="parameter")
+    if not isinstance(agent, dict):
+        raise bad_request(f"{path} must be a JSON Agent object", path=path, error="parameter")
+    validate_agent(agent, path=path, allow_group=False)
+    return agent
+
+
+# -- concurrency ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Precondition:
+    """If-Match / If-None-Match as sent (entity tags without quotes; ``*``), and whether a PUT
+    without either must not overwrite an existing document (409)."""
+
+    if_match: tuple[str, ...] | None = None
+    if_none_match: tuple[str, ...] | None = None
+    header_required: bool = False
+
+    def check(self, current: Document | None) -> None:
+        """412 when a header's condition fails, 409 for a PUT without headers over a document (§3.1)."""
+        if self.if_match is not None:
+            if current is None:
+                raise XAPIError(412, "If-Match: there is no such document", error="precondition_failed")
+            if "*" not in self.if_match and current.etag not in self.if_match:
+                raise XAPIError(
+                    412, "If-Match: the document has changed since that ETag was read (fetch it again)",
+                    error="precondition_failed", etag=f'"{current.etag}"',
+                )
+        if self.if_none_match is not None and current is not None:
+            if "*" in self.if_none_match or current.etag in self.if_none_match:
+                raise XAPIError(412, "If-None-Match: the document exists", error="precondition_failed")
+        if self.header_required and self.if_match is None and self.if_none_match is None and current is not None:
+            raise XAPIError(
+                409,
+                "the document already exists: check its current state (GET), then send the PUT again with "
+                "If-Match set to its ETag (or If-None-Match: * to create only)",
+                error="conflict",
+            )
+
+
+def parse_etags(header: str | None) -> tuple[str, ...] | None:
+    """An If-Match / If-None-Match header as a tuple of tags (quotes and W/ removed), or None."""
+    if header is None:
+        return None
+    tags = []
+    for part in header.split(","):
+        tag = part.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+            tag = tag[1:-1]
+        if tag:
+            tags.append(tag if tag == "*" else tag.lower())
+    return tuple(tags)
+
+
+def precondition(
+    resource: str, method: str, *, if_match: str | None, if_none_match: str | None, version: str
+) -> Precondition:
+    header_required = method == "PUT" and (resource != STATE or version.startswith("2."))
+    return Precondition(parse_etags(if_match), parse_etags(if_none_match), header_required)
+
+
+# -- writing ----------------------------------------------------------------------------
+
+def write(current: Document | None, incoming: Document, *, merge: bool, condition: Precondition) -> Document:
+    """The document to store: ``incoming`` (PUT), or merged into ``current`` (POST, §2.2 JSON Procedure).
+
+    Raises XAPIError (409, 412, 400) and then nothing may change.
+    """
+    condition.check(current)
+    if not merge or current is None:  # a POST of a new document stores it as a PUT would
+        return incoming
+    stored = json_object(current, "the stored document")
+    stored.update(json_object(incoming, "the posted document"))  # top-level properties only: each replaced whole
+    return Document.new(orjson.dumps(stored), current.content_type, incoming.updated)
+
+
+def json_object(document: Document, what: str) -> dict[str, Any]:
+    if not document.is_json:
+        raise bad_request(
+            f"{what} is {document.content_type or 'untyped'}, not application/json: POST merges JSON objects only; "
+            "use PUT to replace a document", error="merge",
+        )
+    try:
+        value = strict_json.loads(document.contents)
+    except (ValueError, RecursionError) as exc:
+        raise bad_request(f"{what} is not valid JSON: {exc}", error="merge")
+    if not isinstance(value, dict):
+        raise bad_request(f"{what} is not a JSON object: POST merges JSON objects only", error="merge")
+    return value
+
+
+def check_post(document: Document) -> None:
+    """A POST's own body: when it says application/json it must be a JSON object (XAPI-00235)."""
+    if document.is_json:
+        json_object(document, "the posted document")
