@@ -11,7 +11,10 @@ from starlette.routing import Route
 from lrs.config import Settings
 from lrs.credentials import new_credential, verify_secret
 from lrs.http.about import about
+from lrs.http.activities import activities
+from lrs.http.agents import agents
 from lrs.http.auth import AuthMiddleware, Authenticator
+from lrs.http.documents import activity_profile, agent_profile, state
 from lrs.http.middleware import XAPIMiddleware
 from lrs.http.statements import statements
 from lrs.store.base import Store, open_store
@@ -38,6 +41,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     routes = [
         Route(f"{BASE}/about", about, methods=["GET"]),
         Route(f"{BASE}/statements", statements, methods=["GET", "PUT", "POST"]),
+        Route(f"{BASE}/activities/state", state, methods=["GET", "PUT", "POST", "DELETE"]),
+        Route(f"{BASE}/activities/profile", activity_profile, methods=["GET", "PUT", "POST", "DELETE"]),
+        Route(f"{BASE}/agents/profile", agent_profile, methods=["GET", "PUT", "POST", "DELETE"]),
+        Route(f"{BASE}/activities", activities, methods=["GET"]),
+        Route(f"{BASE}/agents", agents, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.settings = settings

@@ -29,6 +29,23 @@ CREATE TABLE IF NOT EXISTS activities (
     id TEXT PRIMARY KEY,
     definition BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS documents (
+    resource TEXT NOT NULL,
+    activity_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    registration TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    contents BLOB NOT NULL,
+    etag TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    PRIMARY KEY (resource, activity_id, agent, registration, doc_id)
+);
+CREATE TABLE IF NOT EXISTS agent_names (
+    ifi TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (ifi, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS credentials (
     key TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL,

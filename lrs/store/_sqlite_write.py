@@ -14,8 +14,10 @@ from typing import Any, Callable, Sequence
 import orjson
 
 from lrs.store._sqlite_db import _in, _json
+from lrs.xapi import documents
 from lrs.xapi import keys as K
 from lrs.xapi.activities import merge_definition
+from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import XAPIError, bad_request, unauthorized
 from lrs.xapi.statements import PreparedStatement, equivalent
 
@@ -28,9 +30,21 @@ def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
         raise unauthorized("unknown or revoked credential")
 
 
-def insert(conn: sqlite3.Connection, rows: Sequence[tuple], define: bool, credential: str | None) -> list[str]:
-    """Store a batch (``PreparedStatement.to_row()`` each); see ``Store.insert_statements``."""
+def insert(
+    conn: sqlite3.Connection, rows: Sequence[tuple], define: bool, credential: str | None,
+    names: Sequence[tuple[str, str]] = (),
+) -> list[str]:
+    """Store a batch (``PreparedStatement.to_row()`` each); see ``Store.insert_statements``.
+
+    ``names``: (IFI key, name) pairs of the batch's agents not known to be recorded yet.
+    """
     _check_credential(conn, credential)
+    if names:
+        conn.execute(
+            "INSERT OR IGNORE INTO agent_names(ifi, name)"
+            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+            (_json(list(names)),),
+        )
     batch = [PreparedStatement.from_row(row) for row in rows]
     located = len(batch) > 1
     existing = dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", [p.id for p in batch]))
@@ -155,8 +169,63 @@ def revoke_credential(conn: sqlite3.Connection, key: str) -> bool:
     return conn.execute("UPDATE credentials SET revoked = 1 WHERE key = ?", (key,)).rowcount > 0
 
 
+# -- documents ---------------------------------------------------------------------------
+
+DOCUMENT_KEY = "resource = ? AND activity_id = ? AND agent = ? AND registration = ? AND doc_id = ?"
+
+
+def document_key(scope: DocumentScope, doc_id: str) -> tuple[str, str, str, str, str]:
+    return (scope.resource, scope.activity_id, scope.agent, scope.registration or "", doc_id)
+
+
+def read_document(conn: sqlite3.Connection, key: tuple) -> Document | None:
+    row = conn.execute(f"SELECT contents, content_type, updated, etag FROM documents WHERE {DOCUMENT_KEY}", key).fetchone()
+    return Document(bytes(row[0]), row[1], row[2], row[3]) if row else None
+
+
+def save_document(
+    conn: sqlite3.Connection, scope: DocumentScope, doc_id: str, document: Document, merge: bool,
+    condition: Precondition,
+) -> None:
+    key = document_key(scope, doc_id)
+    stored = documents.write(read_document(conn, key), document, merge=merge, condition=condition)
+    conn.execute(
+        "INSERT OR REPLACE INTO documents(resource, activity_id, agent, registration, doc_id,"
+        " content_type, contents, etag, updated) VALUES (?,?,?,?,?,?,?,?,?)",
+        (*key, stored.content_type, stored.contents, stored.etag, stored.updated),
+    )
+
+
+def delete_document(conn: sqlite3.Connection, scope: DocumentScope, doc_id: str, condition: Precondition) -> None:
+    key = document_key(scope, doc_id)
+    current = read_document(conn, key)
+    condition.check(current)
+    if current is not None:
+        conn.execute(f"DELETE FROM documents WHERE {DOCUMENT_KEY}", key)
+
+
+def scope_where(scope: DocumentScope, since: str | None) -> tuple[str, list[Any]]:
+    """The WHERE clause for a scope's documents (any registration when it has none), updated after ``since``."""
+    where, args = "resource = ? AND activity_id = ? AND agent = ?", [scope.resource, scope.activity_id, scope.agent]
+    if scope.registration is not None:
+        where += " AND registration = ?"
+        args.append(scope.registration)
+    if since is not None:
+        where += " AND updated > ?"
+        args.append(since)
+    return where, args
+
+
+def delete_documents(conn: sqlite3.Connection, scope: DocumentScope, since: str | None) -> int:
+    where, args = scope_where(scope, since)
+    return conn.execute(f"DELETE FROM documents WHERE {where}", args).rowcount
+
+
 JOBS: dict[str, Callable[..., Any]] = {
     "insert": insert,
+    "save_document": save_document,
+    "delete_document": delete_document,
+    "delete_documents": delete_documents,
     "put_credential": put_credential,
     "revoke_credential": revoke_credential,
 }

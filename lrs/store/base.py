@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 
+from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement
 
@@ -52,8 +53,9 @@ class Store(Protocol):
         otherwise. Voiding marks the target voided (also when the target
         arrives later); voiding a voiding statement is a 400 XAPIError.
         Activity definitions become canonical: merged in when ``define``,
-        only recorded for unknown activities otherwise. Returns the ids newly
-        stored.
+        only recorded for unknown activities otherwise. The names of the
+        identified agents the statements mention are recorded for
+        ``agent_names``. Returns the ids newly stored.
         """
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
@@ -66,6 +68,30 @@ class Store(Protocol):
 
     async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Canonical definitions of the given activities (those known)."""
+
+    async def agent_names(self, ifi: str) -> list[str]:
+        """Every name stored statements gave the agent with this IFI key, in no set order."""
+
+    # -- documents (State, Activity Profile, Agent Profile): contents kept byte for byte
+
+    async def get_document(self, scope: DocumentScope, doc_id: str) -> Document | None: ...
+
+    async def document_ids(self, scope: DocumentScope, *, since: str | None = None) -> list[tuple[str, str]]:
+        """(id, updated) of the scope's documents (any registration when ``scope.registration`` is None)
+        updated after ``since`` (exclusive), ordered by id."""
+
+    async def save_document(
+        self, scope: DocumentScope, doc_id: str, document: Document, *, merge: bool, condition: Precondition
+    ) -> None:
+        """PUT (``merge`` False) or POST: ``lrs.xapi.documents.write`` applied to the stored document
+        and its result stored, atomically (its XAPIError, 409/412/400, leaves everything unchanged)."""
+
+    async def delete_document(self, scope: DocumentScope, doc_id: str, *, condition: Precondition) -> None:
+        """Delete one document if ``condition`` holds for it (412 otherwise); no error when it is missing."""
+
+    async def delete_documents(self, scope: DocumentScope, *, since: str | None = None) -> None:
+        """Delete the scope's documents (any registration when ``scope.registration`` is None)
+        updated after ``since`` (exclusive) when given."""
 
     # -- credentials
     async def put_credential(self, credential: Credential) -> None: ...

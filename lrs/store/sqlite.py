@@ -32,14 +32,18 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 import orjson
 
 from lrs.store import _sqlite_db as db
+from lrs.store._sqlite_write import document_key, read_document, scope_where
 from lrs.store._sqlite_writer import ProcessWriter, ThreadWriter, index_now
 from lrs.store.base import Credential
+from lrs.xapi.agents import named_agents
+from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement
 
 T = TypeVar("T")
 WRITERS = {"thread": ThreadWriter, "process": ProcessWriter}
+MAX_KNOWN_NAMES = 200_000  # (IFI, name) pairs remembered as recorded, per process
 
 
 class SQLiteStore:
@@ -61,6 +65,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._known_names: set[tuple[str, str]] = set()
 
     # -- lifecycle
 
@@ -106,7 +111,42 @@ class SQLiteStore:
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
     ) -> list[str]:
-        return await self._write("insert", [p.to_row() for p in batch], define, credential)
+        # Agent names: a game's players send the same name with every statement, so only pairs
+        # this process has not seen committed yet go to the writer (which ignores known ones).
+        known = self._known_names
+        names = {pair for p in batch for pair in named_agents(p.document())} - known
+        ids = await self._write("insert", [p.to_row() for p in batch], define, credential, sorted(names))
+        if names:
+            if len(known) + len(names) > MAX_KNOWN_NAMES:
+                known.clear()
+            known.update(names)
+        return ids
+
+    async def agent_names(self, ifi: str) -> list[str]:
+        rows = await self._read(lambda conn: conn.execute("SELECT name FROM agent_names WHERE ifi = ?", (ifi,)).fetchall())
+        return [r[0] for r in rows]
+
+    # -- documents
+
+    async def get_document(self, scope: DocumentScope, doc_id: str) -> Document | None:
+        key = document_key(scope, doc_id)
+        return await self._read(lambda conn: read_document(conn, key))
+
+    async def document_ids(self, scope: DocumentScope, *, since: str | None = None) -> list[tuple[str, str]]:
+        where, args = scope_where(scope, since)
+        sql = f"SELECT doc_id, updated FROM documents WHERE {where} ORDER BY doc_id"
+        return [tuple(r) for r in await self._read(lambda conn: conn.execute(sql, args).fetchall())]
+
+    async def save_document(
+        self, scope: DocumentScope, doc_id: str, document: Document, *, merge: bool, condition: Precondition
+    ) -> None:
+        await self._write("save_document", scope, doc_id, document, merge, condition)
+
+    async def delete_document(self, scope: DocumentScope, doc_id: str, *, condition: Precondition) -> None:
+        await self._write("delete_document", scope, doc_id, condition)
+
+    async def delete_documents(self, scope: DocumentScope, *, since: str | None = None) -> None:
+        await self._write("delete_documents", scope, since)
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
         def get(conn: sqlite3.Connection) -> str | None:

@@ -58,3 +58,53 @@ def ifi_only(agent: dict[str, Any]) -> dict[str, Any]:
 def credential_authority(key: str, homepage: str) -> dict[str, Any]:
     """The authority Agent the LRS writes for statements sent with credential ``key``."""
     return {"objectType": "Agent", "account": {"homePage": homepage, "name": key}}
+
+
+def named_agents(statement: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(IFI key, name) of every named, identified Agent or Group a statement mentions.
+
+    Actor, object, context instructor and team, Group members, the same inside a
+    SubStatement: what the Agents Resource gathers into a Person.
+    """
+    def walk(agent: Any) -> Iterator[tuple[str, str]]:
+        if not isinstance(agent, dict):
+            return
+        name = agent.get("name")
+        if isinstance(name, str):
+            key = ifi_key(agent)
+            if key is not None:
+                yield key, name
+        if agent.get("objectType") == "Group":
+            for member in agent.get("member") or ():
+                yield from walk(member)
+
+    def statement_agents(s: dict[str, Any]) -> Iterator[tuple[str, str]]:
+        yield from walk(s.get("actor"))
+        obj = s.get("object")
+        if isinstance(obj, dict):
+            if obj.get("objectType") in ("Agent", "Group"):
+                yield from walk(obj)
+            elif obj.get("objectType") == "SubStatement":
+                yield from statement_agents(obj)
+        context = s.get("context")
+        if isinstance(context, dict):
+            yield from walk(context.get("instructor"))
+            yield from walk(context.get("team"))
+
+    yield from statement_agents(statement)
+
+
+def person(agent: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    """The Person object (Agents Resource) for a parameter Agent and the names known for its IFI."""
+    out: dict[str, Any] = {"objectType": "Person"}
+    all_names = list(dict.fromkeys(([agent["name"]] if isinstance(agent.get("name"), str) else []) + names))
+    if all_names:
+        out["name"] = all_names
+    for prop in IFI_PROPERTIES:
+        if prop in agent:
+            value = agent[prop]
+            if prop == "account":
+                value = {"homePage": value["homePage"], "name": value["name"]}
+            out[prop] = [value]
+            break
+    return out

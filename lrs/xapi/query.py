@@ -84,10 +84,13 @@ def check_param_names(names: Any, allowed: frozenset[str]) -> None:
     for name in names:
         if name in allowed:
             continue
-        known = _LOWER.get(name.lower())
+        known = _LOWER.get(name.lower()) or {a.lower(): a for a in allowed}.get(name.lower())
         if known is not None and known != name:
             raise bad_request(f"parameter {name!r} must be spelt {known!r}", path=name, error="parameter")
         raise bad_request(f"unknown parameter {name!r}", path=name, error="parameter")
+
+
+check_names = check_param_names
 
 
 def parse_bool(params: Mapping[str, str], name: str) -> bool:
