@@ -60,38 +60,45 @@ def credential_authority(key: str, homepage: str) -> dict[str, Any]:
     return {"objectType": "Agent", "account": {"homePage": homepage, "name": key}}
 
 
-def named_agents(statement: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def named_agents(statement: dict[str, Any]) -> list[tuple[str, str]]:
     """(IFI key, name) of every named, identified Agent or Group a statement mentions.
 
     Actor, object, context instructor and team, Group members, the same inside a
-    SubStatement: what the Agents Resource gathers into a Person.
+    SubStatement: what the Agents Resource gathers into a Person. (On the write
+    path of every statement, so plain loops rather than generators.)
     """
-    def walk(agent: Any) -> Iterator[tuple[str, str]]:
-        if not isinstance(agent, dict):
-            return
-        name = agent.get("name")
-        if isinstance(name, str):
-            key = ifi_key(agent)
-            if key is not None:
-                yield key, name
-        if agent.get("objectType") == "Group":
-            for member in agent.get("member") or ():
-                yield from walk(member)
+    out: list[tuple[str, str]] = []
+    _statement_agents(statement, out)
+    return out
 
-    def statement_agents(s: dict[str, Any]) -> Iterator[tuple[str, str]]:
-        yield from walk(s.get("actor"))
-        obj = s.get("object")
-        if isinstance(obj, dict):
-            if obj.get("objectType") in ("Agent", "Group"):
-                yield from walk(obj)
-            elif obj.get("objectType") == "SubStatement":
-                yield from statement_agents(obj)
-        context = s.get("context")
-        if isinstance(context, dict):
-            yield from walk(context.get("instructor"))
-            yield from walk(context.get("team"))
 
-    yield from statement_agents(statement)
+def _statement_agents(statement: dict[str, Any], out: list[tuple[str, str]]) -> None:
+    _named(statement.get("actor"), out)
+    obj = statement.get("object")
+    kind = obj.get("objectType") if isinstance(obj, dict) else None
+    if kind == "Agent" or kind == "Group":
+        _named(obj, out)
+    elif kind == "SubStatement":
+        _statement_agents(obj, out)
+    context = statement.get("context")
+    if isinstance(context, dict):
+        if "instructor" in context:
+            _named(context["instructor"], out)
+        if "team" in context:
+            _named(context["team"], out)
+
+
+def _named(agent: Any, out: list[tuple[str, str]]) -> None:
+    if not isinstance(agent, dict):
+        return
+    name = agent.get("name")
+    if isinstance(name, str):
+        key = ifi_key(agent)
+        if key is not None:
+            out.append((key, name))
+    if agent.get("objectType") == "Group":
+        for member in agent.get("member") or ():
+            _named(member, out)
 
 
 def person(agent: dict[str, Any], names: list[str]) -> dict[str, Any]:
