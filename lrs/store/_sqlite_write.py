@@ -36,13 +36,16 @@ def insert(
 ) -> list[str]:
     """Store a batch (``PreparedStatement.to_row()`` each); see ``Store.insert_statements``.
 
-    ``names``: (IFI key, name) pairs of the batch's agents not known to be recorded yet.
+    ``names``: (IFI key, name) pairs of the batch's agents not known to be recorded yet;
+    without ``define`` only the first name of an agent is recorded (the "define" scope:
+    no update of the LRS's canonical representation of Actors), at most one per IFI here.
     """
     _check_credential(conn, credential)
     if names:
         conn.execute(
             "INSERT OR IGNORE INTO agent_names(ifi, name)"
-            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)",
+            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
+            + ("" if define else " WHERE NOT EXISTS (SELECT 1 FROM agent_names a WHERE a.ifi = json_extract(value, '$[0]'))"),
             (_json(list(names)),),
         )
     batch = [PreparedStatement.from_row(row) for row in rows]

@@ -55,7 +55,8 @@ class Store(Protocol):
         Activity definitions become canonical: merged in when ``define``,
         only recorded for unknown activities otherwise. The names of the
         identified agents the statements mention are recorded for
-        ``agent_names``. Returns the ids newly stored.
+        ``agent_names``: all of them when ``define``, otherwise only for an
+        agent that has no name recorded yet (its first). Returns the ids newly stored.
         """
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:

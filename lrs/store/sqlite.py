@@ -43,7 +43,7 @@ from lrs.xapi.statements import PreparedStatement
 
 T = TypeVar("T")
 WRITERS = {"thread": ThreadWriter, "process": ProcessWriter}
-MAX_KNOWN_NAMES = 200_000  # (IFI, name) pairs remembered as recorded, per process
+MAX_KNOWN_NAMES = 200_000  # agent names and IFIs remembered as recorded, per process
 
 
 class SQLiteStore:
@@ -65,7 +65,8 @@ class SQLiteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._known_names: set[tuple[str, str]] = set()
+        self._known_names: set[tuple[str, str]] = set()  # (IFI, name) pairs known to be recorded
+        self._named_ifis: set[str] = set()  # IFIs known to have a name recorded
 
     # -- lifecycle
 
@@ -111,15 +112,26 @@ class SQLiteStore:
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
     ) -> list[str]:
-        # Agent names: a game's players send the same name with every statement, so only pairs
-        # this process has not seen committed yet go to the writer (which ignores known ones).
-        known = self._known_names
-        names = {pair for p in batch for pair in named_agents(p.document())} - known
-        ids = await self._write("insert", [p.to_row() for p in batch], define, credential, sorted(names))
+        # Agent names: a game's players send the same name with every statement, so only what
+        # this process does not know to be recorded goes to the writer (which ignores the rest).
+        # Without define, an agent's first name only: none for an agent that has one already.
+        pairs = dict.fromkeys(pair for p in batch for pair in named_agents(p.document()))  # in batch order
+        if define:
+            names = [pair for pair in pairs if pair not in self._known_names]
+        else:
+            first: dict[str, str] = {}
+            for ifi, name in pairs:
+                if ifi not in self._named_ifis:
+                    first.setdefault(ifi, name)
+            names = list(first.items())
+        ids = await self._write("insert", [p.to_row() for p in batch], define, credential, names)
         if names:
-            if len(known) + len(names) > MAX_KNOWN_NAMES:
-                known.clear()
-            known.update(names)
+            if len(self._known_names) + len(self._named_ifis) + 2 * len(names) > MAX_KNOWN_NAMES:
+                self._known_names.clear()
+                self._named_ifis.clear()
+            if define:
+                self._known_names.update(names)
+            self._named_ifis.update(ifi for ifi, _ in names)
         return ids
 
     async def agent_names(self, ifi: str) -> list[str]:

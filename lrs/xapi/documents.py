@@ -185,7 +185,7 @@ class Precondition:
                     error="precondition_failed", etag=f'"{current.etag}"',
                 )
         if self.if_none_match is not None and current is not None:
-            if "*" in self.if_none_match or current.etag in self.if_none_match:
+            if "*" in self.if_none_match or current.etag in {t.removeprefix("W/") for t in self.if_none_match}:
                 raise XAPIError(412, "If-None-Match: the document exists", error="precondition_failed")
         if self.header_required and self.if_match is None and self.if_none_match is None and current is not None:
             raise XAPIError(
@@ -197,18 +197,22 @@ class Precondition:
 
 
 def parse_etags(header: str | None) -> tuple[str, ...] | None:
-    """An If-Match / If-None-Match header as a tuple of tags (quotes and W/ removed), or None."""
+    """An If-Match / If-None-Match header as a tuple of tags without quotes, or None.
+
+    A weak tag keeps its ``W/`` prefix: If-Match compares strongly, so it never
+    matches (RFC 7232 §3.1); If-None-Match compares weakly (§3.2).
+    """
     if header is None:
         return None
     tags = []
     for part in header.split(","):
         tag = part.strip()
-        if tag.startswith("W/"):
-            tag = tag[2:]
+        weak = tag.startswith("W/")
+        tag = tag.removeprefix("W/")
         if len(tag) >= 2 and tag[0] == tag[-1] == '"':
             tag = tag[1:-1]
         if tag:
-            tags.append(tag if tag == "*" else tag.lower())
+            tags.append(tag if tag == "*" else ("W/" if weak else "") + tag.lower())
     return tuple(tags)
 
 

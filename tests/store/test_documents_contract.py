@@ -139,9 +139,16 @@ async def test_agent_names_from_statements(store):
         return prepare(s, stored=at(1), authority=authority, api_version="1.0.3")
 
     await store.insert_statements([statement("Ada")], define=False)
-    await store.insert_statements([statement("Ada"), statement("Ada L.")], define=False)
+    # Without define, an agent's first name only (no update of the canonical Actor).
+    await store.insert_statements([statement("Ada"), statement("Not Ada")], define=False)
+    assert await store.agent_names(ADA) == ["Ada"]
+    await store.insert_statements([statement("Ada"), statement("Ada L.")], define=True)
     await store.insert_statements([statement("Ada", context={"instructor": {"name": "Teach", "openid": "http://t.example.com/"}})],
                                   define=False)
     assert sorted(await store.agent_names(ADA)) == ["Ada", "Ada L."]
+    await store.insert_statements([statement("Bo", actor={"name": "Bo", "mbox": "mailto:bo@example.com"}),
+                                   statement("Bob", actor={"name": "Bob", "mbox": "mailto:bo@example.com"})],
+                                  define=False)
+    assert await store.agent_names("mbox:mailto:bo@example.com") == ["Bo"]  # the first in the batch
     assert await store.agent_names("openid:http://t.example.com/") == ["Teach"]
     assert await store.agent_names("mbox:mailto:nobody@example.com") == []

@@ -36,7 +36,7 @@ def test_default_content_type():
 
 
 @pytest.mark.parametrize("header, tags", [
-    (None, None), ('"abc"', ("abc",)), ("*", ("*",)), ('W/"abc", "DEF"', ("abc", "def")), ("abc", ("abc",)),
+    (None, None), ('"abc"', ("abc",)), ("*", ("*",)), ('W/"abc", "DEF"', ("W/abc", "def")), ("abc", ("abc",)),
 ])
 def test_parse_etags(header, tags):
     assert D.parse_etags(header) == tags
@@ -78,6 +78,8 @@ def test_preconditions():  # 3.1.s4
     assert status(D.Precondition(if_match=("*",)).check, None) == 412
     assert status(D.Precondition(if_none_match=("*",)).check, current) == 412
     assert status(D.Precondition(if_none_match=(current.etag,)).check, current) == 412
+    assert status(D.Precondition(if_none_match=("W/" + current.etag,)).check, current) == 412  # weak comparison
+    assert status(D.Precondition(if_match=("W/" + current.etag,)).check, current) == 412  # strong comparison
     assert status(D.Precondition(header_required=True).check, current) == 409
     D.Precondition(header_required=True).check(None)
     D.Precondition(if_none_match=("*",)).check(None)
