@@ -79,7 +79,7 @@ class Store(Protocol):
 
     async def document_ids(self, scope: DocumentScope, *, since: str | None = None) -> list[tuple[str, str]]:
         """(id, updated) of the scope's documents (any registration when ``scope.registration`` is None)
-        updated after ``since`` (exclusive), ordered by id."""
+        updated after ``since`` (exclusive), ordered by id, each id once (its latest update)."""
 
     async def save_document(
         self, scope: DocumentScope, doc_id: str, document: Document, *, merge: bool, condition: Precondition

@@ -146,7 +146,8 @@ class SQLiteStore:
 
     async def document_ids(self, scope: DocumentScope, *, since: str | None = None) -> list[tuple[str, str]]:
         where, args = scope_where(scope, since)
-        sql = f"SELECT doc_id, updated FROM documents WHERE {where} ORDER BY doc_id"
+        # An id used under several registrations is listed once (with its latest change).
+        sql = f"SELECT doc_id, MAX(updated) FROM documents WHERE {where} GROUP BY doc_id ORDER BY doc_id"
         return [tuple(r) for r in await self._read(lambda conn: conn.execute(sql, args).fetchall())]
 
     async def save_document(

@@ -87,6 +87,9 @@ async def test_ids_since_and_registrations(store):
     assert await store.document_ids(with_reg) == [("c", at(30))]
     assert await store.document_ids(SCOPE, since=at(10)) == [("a", at(20)), ("c", at(30))]  # exclusive
     assert await store.document_ids(DocumentScope(STATE, "http://example.com/zzz", ADA)) == []
+    # One id under two registrations: listed once, with its latest change.
+    await store.save_document(with_reg, "a", doc(b"4", seconds=40), merge=False, condition=NONE)
+    assert await store.document_ids(SCOPE) == [("a", at(40)), ("b", at(10)), ("c", at(30))]
 
 
 async def test_delete_one_and_many(store):
