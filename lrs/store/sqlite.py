@@ -32,10 +32,10 @@ from typing import Any, Callable, Iterable, Sequence, TypeVar
 import orjson
 
 from lrs.store import _sqlite_db as db
+from lrs.store._names import NameCache
 from lrs.store._sqlite_write import document_key, read_document, scope_where
 from lrs.store._sqlite_writer import ProcessWriter, ThreadWriter, index_now
 from lrs.store.base import Credential
-from lrs.xapi.agents import named_agents
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery
@@ -43,7 +43,6 @@ from lrs.xapi.statements import PreparedStatement
 
 T = TypeVar("T")
 WRITERS = {"thread": ThreadWriter, "process": ProcessWriter}
-MAX_KNOWN_NAMES = 200_000  # agent names and IFIs remembered as recorded, per process
 
 
 class SQLiteStore:
@@ -65,8 +64,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
-        self._known_names: set[tuple[str, str]] = set()  # (IFI, name) pairs known to be recorded
-        self._named_ifis: set[str] = set()  # IFIs known to have a name recorded
+        self._names = NameCache()
 
     # -- lifecycle
 
@@ -112,26 +110,9 @@ class SQLiteStore:
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
     ) -> list[str]:
-        # Agent names: a game's players send the same name with every statement, so only what
-        # this process does not know to be recorded goes to the writer (which ignores the rest).
-        # Without define, an agent's first name only: none for an agent that has one already.
-        pairs = dict.fromkeys(pair for p in batch for pair in named_agents(p.document()))  # in batch order
-        if define:
-            names = [pair for pair in pairs if pair not in self._known_names]
-        else:
-            first: dict[str, str] = {}
-            for ifi, name in pairs:
-                if ifi not in self._named_ifis:
-                    first.setdefault(ifi, name)
-            names = list(first.items())
+        names = self._names.pending(batch, define=define)
         ids = await self._write("insert", [p.to_row() for p in batch], define, credential, names)
-        if names:
-            if len(self._known_names) + len(self._named_ifis) + 2 * len(names) > MAX_KNOWN_NAMES:
-                self._known_names.clear()
-                self._named_ifis.clear()
-            if define:
-                self._known_names.update(names)
-            self._named_ifis.update(ifi for ifi, _ in names)
+        self._names.recorded(names, define=define)
         return ids
 
     async def agent_names(self, ifi: str) -> list[str]:
