@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _database_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--database", help="sqlite:///path (default: LRS_DATABASE_URL, else sqlite:///lrs.sqlite3)")
+    parser.add_argument("--database", help="sqlite:///path or mongodb://host/database (default: LRS_DATABASE_URL, else sqlite:///lrs.sqlite3)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:

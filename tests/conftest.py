@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -29,6 +30,22 @@ BASE_STATEMENT: dict[str, Any] = {
         "definition": {"name": {"en-US": "Level 1"}, "type": "http://adlnet.gov/expapi/activities/lesson"},
     },
 }
+
+
+def _mongo_backends_line() -> str:
+    if os.environ.get("LRS_TEST_MONGODB_URI"):
+        return ("store contract: [mongodb] runs on the server of LRS_TEST_MONGODB_URI; "
+                "[mongomock] is a stand-in (mongomock through an async shim), not MongoDB")
+    return ("store contract: [mongomock] is a stand-in (mongomock through an async shim), not MongoDB; "
+            "[mongodb] is SKIPPED: set LRS_TEST_MONGODB_URI=mongodb://host:27017 to run it on a real server")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return _mongo_backends_line()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    terminalreporter.write_line(_mongo_backends_line())
 
 
 def sqlite_url(path: Path) -> str:

@@ -106,9 +106,11 @@ class Store(Protocol):
 
 
 def open_store(url: str, **options: Any) -> Store:
-    """The backend for a database URL: ``sqlite:///path`` (or a bare path)."""
-    if url.startswith("mongodb://") or url.startswith("mongodb+srv://"):
-        raise ValueError("the MongoDB backend is not available in this version; use sqlite:///path")
+    """The backend for a database URL: ``sqlite:///path`` (or a bare path), ``mongodb://host/database``."""
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        from lrs.store.mongo import MongoStore
+
+        return MongoStore(url, **options)
     if url.startswith("sqlite://"):
         path = url[len("sqlite://"):]
         if path.startswith("/"):
@@ -117,7 +119,7 @@ def open_store(url: str, **options: Any) -> Store:
 
         return SQLiteStore(path or "lrs.sqlite3", **options)
     if "://" in url:
-        raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path")
+        raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or mongodb://host/database")
     from lrs.store.sqlite import SQLiteStore
 
     return SQLiteStore(url, **options)

@@ -1,0 +1,400 @@
+"""The MongoDB store (PyMongo's native async API), for deployments and scale-out.
+
+Any number of stateless LRS processes share one MongoDB (a replica set, or a
+sharded cluster). Collections:
+
+- ``statements``: ``{_id: id, stored, voided, voiding, ref, keys: [...], data}``.
+  ``data`` is the statement as JSON text, so every property (extension keys
+  with ``$`` or ``.`` included) comes back exactly as stored; ``keys`` are the
+  index keys of ``lrs.xapi.keys`` (a multikey index serves every filter).
+  Pages are keyset ranges over ``(stored, _id)``.
+- ``activities`` (canonical definitions), ``agent_names``, ``documents``,
+  ``credentials``.
+
+Request values only ever reach the driver as values inside filters this module
+writes (ids, index-key strings, document keys): never as operators.
+
+A batch is atomic through a multi-document transaction when the server
+supports them (replica set or sharded cluster). On a standalone server every
+check (conflicts, voiding rules, credential) still runs before the first write,
+so a refused batch writes nothing, but a crash in the middle of writing an
+accepted batch can leave part of it stored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from lrs.store._names import NameCache
+from lrs.store.base import Credential
+from lrs.xapi import documents
+from lrs.xapi import keys as K
+from lrs.xapi.activities import merge_definition
+from lrs.xapi.documents import Document, DocumentScope, Precondition
+from lrs.xapi.errors import XAPIError, bad_request, unauthorized
+from lrs.xapi.query import StatementQuery
+from lrs.xapi.statements import PreparedStatement, equivalent
+
+DEFAULT_DATABASE = "lrs"
+RETRIES = 5  # document compare-and-swap attempts, transaction retries
+
+INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
+    "statements": [
+        ([("keys", 1), ("voided", 1), ("stored", -1), ("_id", -1)], {"name": "keys_stored"}),
+        ([("voided", 1), ("stored", -1), ("_id", -1)], {"name": "stored"}),
+        ([("ref", 1)], {"name": "ref", "partialFilterExpression": {"ref": {"$type": "string"}}}),
+    ],
+    "documents": [
+        ([("resource", 1), ("activity_id", 1), ("agent", 1), ("registration", 1), ("doc_id", 1)],
+         {"name": "document_key", "unique": True}),
+    ],
+}
+
+
+def _database_name(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    path = rest.split("/", 1)[1] if "/" in rest else ""
+    name = path.split("?", 1)[0]
+    return name or DEFAULT_DATABASE
+
+
+class MongoStore:
+    """``client``: an already-made async client (tests); by default ``AsyncMongoClient(url)``."""
+
+    def __init__(self, url: str, *, client: Any = None, **_ignored: Any) -> None:
+        self.url = url
+        self._client = client
+        self._db: Any = None
+        self._transactions = False
+        self._names = NameCache()
+
+    # -- lifecycle
+
+    async def open(self) -> None:
+        if self._client is None:
+            from pymongo import AsyncMongoClient
+
+            self._client = AsyncMongoClient(self.url, tz_aware=True)
+        self._db = self._client[_database_name(self.url)]
+        hello = await self._db.command("hello")
+        # Transactions need a replica set member or a mongos.
+        self._transactions = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+        for collection, indexes in INDEXES.items():
+            for keys, options in indexes:
+                await self._db[collection].create_index(keys, **options)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+    @property
+    def transactions(self) -> bool:
+        """Whether batches are written in a transaction (the server is a replica set or a cluster)."""
+        return self._transactions
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Any]:
+        if not self._transactions:
+            yield None
+            return
+        async with self._client.start_session() as session:
+            async with await session.start_transaction():
+                yield session
+
+    def _c(self, name: str) -> Any:
+        return self._db[name]
+
+    # -- statements
+
+    async def insert_statements(
+        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
+    ) -> list[str]:
+        names = self._names.pending(batch, define=define)
+        for attempt in range(RETRIES):
+            try:
+                async with self._transaction() as session:
+                    ids = await self._insert(batch, define, credential, names, session)
+                break
+            except XAPIError:
+                raise
+            except Exception as exc:  # a transaction that met another one: run it again
+                labels = getattr(exc, "has_error_label", None)
+                if attempt == RETRIES - 1 or not (labels and labels("TransientTransactionError")):
+                    raise
+        self._names.recorded(names, define=define)
+        return ids
+
+    async def _insert(
+        self, batch: Sequence[PreparedStatement], define: bool, credential: str | None,
+        names: list[tuple[str, str]], session: Any,
+    ) -> list[str]:
+        statements = self._c("statements")
+        if credential is not None:
+            row = await self._c("credentials").find_one({"_id": credential}, {"revoked": 1}, session=session)
+            if row is None or row.get("revoked"):
+                raise unauthorized("unknown or revoked credential")
+        located = len(batch) > 1
+        existing = {
+            d["_id"]: d["data"]
+            for d in await statements.find({"_id": {"$in": [p.id for p in batch]}}, {"data": 1}, session=session).to_list(None)
+        }
+        new: list[PreparedStatement] = []
+        for index, prepared in enumerate(batch):
+            if prepared.id in existing:
+                if equivalent(orjson.loads(existing[prepared.id]), prepared):
+                    continue
+                raise XAPIError(
+                    409, f"a different statement with id {prepared.id} is already stored",
+                    path=f"[{index}].id" if located else "id", error="conflict", statementId=prepared.id,
+                )
+            new.append(prepared)
+        if not new:
+            return []
+        new_ids = [p.id for p in new]
+        # Voiding, whichever of the voiding statement and its target arrived first.
+        voids = [p.voids for p in new if p.voids is not None]
+        if voids:
+            voiding = {p.id for p in new if p.is_voiding} | {
+                d["_id"] for d in await statements.find(
+                    {"_id": {"$in": voids}, "voiding": True}, {"_id": 1}, session=session).to_list(None)
+            }
+            fresh = {id(p) for p in new}
+            for index, prepared in enumerate(batch):
+                if id(prepared) in fresh and prepared.voids in voiding:
+                    raise bad_request(
+                        f"statement {prepared.voids} is a voiding statement and cannot be voided",
+                        path=f"[{index}].object.id" if located else "object.id", error="voiding",
+                    )
+        referrers = await statements.find({"ref": {"$in": new_ids}}, {"voiding": 1, "ref": 1}, session=session).to_list(None)
+        to_void = set(voids) | {r["ref"] for r in referrers if r.get("voiding")}
+        await statements.insert_many([
+            {
+                "_id": p.id, "stored": p.stored, "voided": p.id in to_void and not p.is_voiding, "voiding": p.is_voiding,
+                "ref": p.ref, "keys": sorted(p.keys), "data": p.data,
+            }
+            for p in new
+        ], ordered=True, session=session)
+        earlier = sorted(to_void - set(new_ids))
+        if earlier:
+            await statements.update_many(
+                {"_id": {"$in": earlier}, "voiding": False, "voided": False}, {"$set": {"voided": True}}, session=session
+            )
+        targets = [p.ref for p in new if p.ref is not None]
+        if targets or referrers:
+            await self._propagate(new_ids + targets, session)
+        await self._save_definitions(new, define, session)
+        await self._save_names(names, define, session)
+        return new_ids
+
+    async def _propagate(self, targets: list[str], session: Any) -> None:
+        """Statements targeting these (StatementRef) inherit their filter keys, recursively."""
+        statements = self._c("statements")
+        while targets:
+            referrers = await statements.find({"ref": {"$in": targets}}, {"keys": 1, "ref": 1}, session=session).to_list(None)
+            if not referrers:
+                return
+            target_keys = {
+                d["_id"]: d["keys"] for d in await statements.find(
+                    {"_id": {"$in": sorted({r["ref"] for r in referrers})}}, {"keys": 1}, session=session).to_list(None)
+            }
+            targets = []
+            for r in referrers:
+                new = {k for k in target_keys.get(r["ref"], ()) if K.inheritable(k)} - set(r["keys"])
+                if new:
+                    await statements.update_one(
+                        {"_id": r["_id"]}, {"$addToSet": {"keys": {"$each": sorted(new)}}}, session=session
+                    )
+                    targets.append(r["_id"])
+
+    async def _save_definitions(self, new: list[PreparedStatement], define: bool, session: Any) -> None:
+        definitions: dict[str, dict[str, Any]] = {}
+        for prepared in new:
+            for activity_id, definition in prepared.activities:
+                if activity_id not in definitions:
+                    definitions[activity_id] = definition
+                elif define:
+                    definitions[activity_id] = merge_definition(definitions[activity_id], definition)
+        if not definitions:
+            return
+        activities = self._c("activities")
+        known = {
+            d["_id"]: d["definition"]
+            for d in await activities.find({"_id": {"$in": list(definitions)}}, session=session).to_list(None)
+        }
+        inserts = []
+        for activity_id, definition in definitions.items():
+            if activity_id not in known:
+                inserts.append({"_id": activity_id, "definition": orjson.dumps(definition).decode()})
+            elif define:
+                merged = merge_definition(orjson.loads(known[activity_id]), definition)
+                await activities.update_one(
+                    {"_id": activity_id}, {"$set": {"definition": orjson.dumps(merged).decode()}}, session=session
+                )
+        if inserts:
+            await activities.insert_many(inserts, ordered=True, session=session)
+
+    async def _save_names(self, names: list[tuple[str, str]], define: bool, session: Any) -> None:
+        agent_names = self._c("agent_names")
+        for ifi, name in names:
+            update = {"$addToSet": {"names": name}} if define else {"$setOnInsert": {"names": [name]}}
+            await agent_names.update_one({"_id": ifi}, update, upsert=True, session=session)
+
+    async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
+        row = await self._c("statements").find_one({"_id": statement_id.lower(), "voided": voided}, {"data": 1})
+        return orjson.loads(row["data"]) if row else None
+
+    def _find(self, query: StatementQuery) -> Any:
+        keys = query.index_keys()
+        clauses: list[dict[str, Any]] = []
+        if keys:
+            clauses.append({"keys": {"$all": keys}} if len(keys) > 1 else {"keys": keys[0]})
+        clauses.append({"voided": False})
+        since, until = query.since, query.until
+        if query.cursor is not None:
+            stored, _, last_id = query.cursor.partition("|")
+            if not last_id:
+                raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
+            op = "$gt" if query.ascending else "$lt"
+            clauses.append({"$or": [{"stored": {op: stored}}, {"stored": stored, "_id": {op: last_id}}]})
+        if since is not None:
+            clauses.append({"stored": {"$gt": since}})
+        if until is not None:
+            clauses.append({"stored": {"$lte": until}})
+        direction = 1 if query.ascending else -1
+        return (
+            self._c("statements")
+            .find({"$and": clauses}, {"data": 1, "stored": 1})
+            .sort([("stored", direction), ("_id", direction)])
+            .limit(query.limit + 1)
+        )
+
+    async def query_statements(self, query: StatementQuery) -> tuple[list[dict[str, Any]], str | None]:
+        rows = await self._find(query).to_list(None)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        page = [orjson.loads(r["data"]) for r in rows]
+        if not more:
+            return page, None
+        return page, f"{rows[-1]['stored']}|{rows[-1]['_id']}"
+
+    async def explain_query(self, query: StatementQuery) -> dict[str, Any]:
+        """The server's ``explain()`` of the find behind ``query_statements(query)``."""
+        return await self._find(query).explain()
+
+    async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        ids = list(dict.fromkeys(activity_ids))
+        if not ids:
+            return {}
+        rows = await self._c("activities").find({"_id": {"$in": ids}}).to_list(None)
+        return {r["_id"]: orjson.loads(r["definition"]) for r in rows}
+
+    async def agent_names(self, ifi: str) -> list[str]:
+        row = await self._c("agent_names").find_one({"_id": ifi})
+        return list(row["names"]) if row else []
+
+    # -- documents
+
+    @staticmethod
+    def _key(scope: DocumentScope, doc_id: str) -> dict[str, str]:
+        return {
+            "resource": scope.resource, "activity_id": scope.activity_id, "agent": scope.agent,
+            "registration": scope.registration or "", "doc_id": doc_id,
+        }
+
+    @staticmethod
+    def _scope_filter(scope: DocumentScope, since: str | None) -> dict[str, Any]:
+        filt: dict[str, Any] = {"resource": scope.resource, "activity_id": scope.activity_id, "agent": scope.agent}
+        if scope.registration is not None:
+            filt["registration"] = scope.registration
+        if since is not None:
+            filt["updated"] = {"$gt": since}
+        return filt
+
+    @staticmethod
+    def _document(row: dict[str, Any] | None) -> Document | None:
+        if row is None:
+            return None
+        return Document(bytes(row["contents"]), row["content_type"], row["updated"], row["etag"])
+
+    async def get_document(self, scope: DocumentScope, doc_id: str) -> Document | None:
+        return self._document(await self._c("documents").find_one(self._key(scope, doc_id)))
+
+    async def document_ids(self, scope: DocumentScope, *, since: str | None = None) -> list[tuple[str, str]]:
+        rows = await self._c("documents").find(self._scope_filter(scope, since), {"doc_id": 1, "updated": 1}).to_list(None)
+        latest: dict[str, str] = {}
+        for r in rows:
+            if r["doc_id"] not in latest or r["updated"] > latest[r["doc_id"]]:
+                latest[r["doc_id"]] = r["updated"]
+        return sorted(latest.items())
+
+    async def save_document(
+        self, scope: DocumentScope, doc_id: str, document: Document, *, merge: bool, condition: Precondition
+    ) -> None:
+        from pymongo.errors import DuplicateKeyError
+
+        collection, key = self._c("documents"), self._key(scope, doc_id)
+        for _ in range(RETRIES):  # compare-and-swap on the ETag read: the check and the write are one step
+            current = self._document(await collection.find_one(key))
+            stored = documents.write(current, document, merge=merge, condition=condition)
+            fields = {
+                **key, "content_type": stored.content_type, "contents": stored.contents, "etag": stored.etag,
+                "updated": stored.updated,
+            }
+            if current is None:
+                try:
+                    await collection.insert_one(fields)
+                    return
+                except DuplicateKeyError:
+                    continue
+            result = await collection.replace_one({**key, "etag": current.etag, "updated": current.updated}, fields)
+            if result.matched_count:
+                return
+        raise XAPIError(409, "the document kept changing while this request was applied; try again", error="conflict")
+
+    async def delete_document(self, scope: DocumentScope, doc_id: str, *, condition: Precondition) -> None:
+        collection, key = self._c("documents"), self._key(scope, doc_id)
+        for _ in range(RETRIES):
+            current = self._document(await collection.find_one(key))
+            condition.check(current)
+            if current is None:
+                return
+            result = await collection.delete_one({**key, "etag": current.etag, "updated": current.updated})
+            if result.deleted_count:
+                return
+        raise XAPIError(409, "the document kept changing while this request was applied; try again", error="conflict")
+
+    async def delete_documents(self, scope: DocumentScope, *, since: str | None = None) -> None:
+        await self._c("documents").delete_many(self._scope_filter(scope, since))
+
+    # -- credentials
+
+    async def put_credential(self, credential: Credential) -> None:
+        await self._c("credentials").replace_one({"_id": credential.key}, {
+            "_id": credential.key, "secret_hash": credential.secret_hash, "scopes": list(credential.scopes),
+            "authority": orjson.dumps(credential.authority).decode(), "created": credential.created,
+            "revoked": credential.revoked, "label": credential.label, "extra": orjson.dumps(credential.extra).decode(),
+        }, upsert=True)
+
+    async def get_credential(self, key: str) -> Credential | None:
+        row = await self._c("credentials").find_one({"_id": key})
+        return _credential(row) if row else None
+
+    async def list_credentials(self) -> list[Credential]:
+        rows = await self._c("credentials").find({}).sort([("created", 1), ("_id", 1)]).to_list(None)
+        return [_credential(r) for r in rows]
+
+    async def revoke_credential(self, key: str) -> bool:
+        result = await self._c("credentials").update_one({"_id": key}, {"$set": {"revoked": True}})
+        return result.matched_count > 0
+
+
+def _credential(row: dict[str, Any]) -> Credential:
+    return Credential(
+        key=row["_id"], secret_hash=row["secret_hash"], scopes=tuple(row["scopes"]),
+        authority=orjson.loads(row["authority"]), created=row["created"], revoked=bool(row["revoked"]),
+        label=row.get("label"), extra=orjson.loads(row["extra"]) if row.get("extra") else {},
+    )
