@@ -258,8 +258,10 @@ class MongoStore:
             stored, _, last_id = query.cursor.partition("|")
             if not last_id:
                 raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
-            op = "$gt" if query.ascending else "$lt"
-            clauses.append({"$or": [{"stored": {op: stored}}, {"stored": stored, "_id": {op: last_id}}]})
+            # A range on stored the index bounds can use, then the tie-break on _id among equal stored.
+            op, bound = ("$gt", "$gte") if query.ascending else ("$lt", "$lte")
+            clauses.append({"stored": {bound: stored}})
+            clauses.append({"$or": [{"stored": {op: stored}}, {"_id": {op: last_id}}]})
         if since is not None:
             clauses.append({"stored": {"$gt": since}})
         if until is not None:

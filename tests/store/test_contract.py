@@ -244,3 +244,29 @@ async def test_index_keys_of_a_query_are_the_ones_statements_carry(store) -> Non
     p = make(context={"registration": reg})
     assert K.registration(reg) in p.keys
     assert query(registration=reg.lower()).index_keys() == [K.registration(reg)]
+
+
+async def test_any_extension_keys_and_values_come_back_exactly(store) -> None:
+    """Keys MongoDB forbids or reads as operators ($..., dotted) are data: stored and returned as sent."""
+    extensions = {
+        "http://example.com/ext/$where": {"$ne": None, "a.b": {"$gt": ""}, "": "empty key"},
+        "http://example.com/ext/dotted.key": [{"$set": 1}, "$unset"],
+    }
+    p = make(result={"extensions": extensions}, context={"extensions": {"http://example.com/x": {"$in": [1]}}})
+    await store.insert_statements([p], define=False)
+    got = await store.get_statement(p.id, voided=False)
+    assert got == p.statement
+    assert got["result"]["extensions"] == extensions
+    page, _ = await store.query_statements(query(agent=ifi_key(ADA)))
+    assert page == [p.statement]
+
+
+async def test_values_that_look_like_operators_are_matched_literally(store) -> None:
+    p = make(actor={"mbox": "mailto:ada@example.com"})
+    await store.insert_statements([p], define=False)
+    for value in ('{"$ne": null}', "$ne", ".*"):
+        assert await ids_of(store, query(verb=value)) == []
+        assert await ids_of(store, query(agent=value)) == []
+        assert await store.get_statement(value, voided=False) is None
+    assert await store.agent_names('{"$ne": null}') == []
+    assert await store.activities(['{"$ne": null}']) == {}

@@ -1,0 +1,166 @@
+"""The MongoDB store beyond the shared contract: URLs, the HTTP API on it, operator injection, indexes.
+
+Runs on the mongomock stand-in always and on a real server with LRS_TEST_MONGODB_URI
+(the ``explain()`` checks need the real server: mongomock has no query planner).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from lrs.app import create_app
+from lrs.config import Settings
+from lrs.store.base import open_store
+from lrs.store.mongo import MongoStore, _database_name
+from lrs.xapi.query import StatementQuery
+from tests.store.conftest import MONGODB_URI, _mongodb
+from tests.store.mongomock_async import AsyncMongomockClient
+
+pytestmark = pytest.mark.anyio
+ADMIN = ("admin", "secret")
+
+
+@pytest.mark.parametrize("url, name", [
+    ("mongodb://localhost:27017", "lrs"), ("mongodb://localhost:27017/", "lrs"),
+    ("mongodb://u:p@h1,h2/research?replicaSet=rs0", "research"), ("mongodb+srv://cluster.example.net/lab", "lab"),
+])
+def test_database_name_from_the_url(url: str, name: str) -> None:
+    assert _database_name(url) == name
+
+
+def test_open_store_picks_the_backend_from_the_url() -> None:
+    assert isinstance(open_store("mongodb://localhost:27017/lab"), MongoStore)
+    with pytest.raises(ValueError):
+        open_store("postgres://localhost/lrs")
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(database_url="mongodb://mongomock/lrs_http", admin_key=ADMIN[0], admin_secret=ADMIN[1])
+    store = MongoStore(settings.database_url, client=AsyncMongomockClient())
+    with TestClient(create_app(settings, store=store)) as test_client:
+        test_client.auth = ADMIN
+        test_client.headers["X-Experience-API-Version"] = "1.0.3"
+        yield test_client
+
+
+def statement(n: int, **extra):
+    return {
+        "actor": {"name": f"Player {n % 3}", "account": {"homePage": "https://game.example.org", "name": f"p{n % 3}"}},
+        "verb": {"id": f"http://example.com/verbs/v{n % 2}"},
+        "object": {"id": f"http://example.com/levels/{n % 4}", "definition": {"name": {"en-US": f"Level {n % 4}"}}},
+        **extra,
+    }
+
+
+def test_the_http_api_on_the_mongo_store(client: TestClient) -> None:
+    ids = client.post("/xapi/statements", json=[statement(n) for n in range(30)]).json()
+    assert len(ids) == 30
+    agent = json.dumps({"account": {"homePage": "https://game.example.org", "name": "p1"}})
+    seen, url, params = [], "/xapi/statements", {"agent": agent, "limit": "3"}
+    while url:
+        page = client.get(url, params=params).json()
+        seen += [s["id"] for s in page["statements"]]
+        url, params = page["more"], None
+    assert sorted(seen) == sorted(ids[n] for n in range(30) if n % 3 == 1)
+    # voiding
+    assert client.post("/xapi/statements", json={
+        "actor": {"mbox": "mailto:admin@example.com"}, "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+        "object": {"objectType": "StatementRef", "id": ids[1]}}).status_code == 200
+    assert client.get("/xapi/statements", params={"statementId": ids[1]}).status_code == 404
+    assert client.get("/xapi/statements", params={"voidedStatementId": ids[1]}).json()["id"] == ids[1]
+    # 409, and the batch is not stored
+    clash = {**statement(99), "id": ids[0]}
+    fresh = {**statement(98), "id": str(uuid.uuid4())}
+    assert client.post("/xapi/statements", json=[fresh, clash]).status_code == 409
+    assert client.get("/xapi/statements", params={"statementId": fresh["id"]}).status_code == 404
+    # activities and agents
+    assert client.get("/xapi/activities", params={"activityId": "http://example.com/levels/2"}).json()["definition"] == {
+        "name": {"en-US": "Level 2"}}
+    assert client.get("/xapi/agents", params={"agent": agent}).json()["name"] == ["Player 1"]
+
+
+def test_documents_on_the_mongo_store(client: TestClient) -> None:
+    params = {"activityId": "http://example.com/game", "agent": json.dumps({"mbox": "mailto:ada@example.com"}),
+              "stateId": "$where"}
+    assert client.put("/xapi/activities/state", params=params, content=b'{"a": 1}',
+                      headers={"Content-Type": "application/json"}).status_code == 204
+    assert client.post("/xapi/activities/state", params=params, content=b'{"b": 2}',
+                       headers={"Content-Type": "application/json"}).status_code == 204
+    got = client.get("/xapi/activities/state", params=params)
+    assert got.json() == {"a": 1, "b": 2}
+    stale = client.put("/xapi/activities/state", params=params, content=b"x", headers={"If-Match": '"0000"'})
+    assert stale.status_code == 412
+    ok = client.put("/xapi/activities/state", params=params, content=b"\x00\xff",
+                    headers={"If-Match": got.headers["etag"], "Content-Type": "application/octet-stream"})
+    assert ok.status_code == 204
+    assert client.get("/xapi/activities/state", params=params).content == b"\x00\xff"
+    listing = {k: v for k, v in params.items() if k != "stateId"}
+    assert client.get("/xapi/activities/state", params=listing).json() == ["$where"]
+    assert client.delete("/xapi/activities/state", params=listing).status_code == 204
+    assert client.get("/xapi/activities/state", params=listing).json() == []
+
+
+@pytest.mark.parametrize("agent", [
+    {"mbox": {"$ne": None}}, {"mbox": {"$regex": ".*"}}, {"account": {"homePage": {"$gt": ""}, "name": "x"}},
+    {"$where": "1"},
+])
+def test_operator_shaped_agents_are_refused(client: TestClient, agent) -> None:
+    for path, extra in (("/xapi/statements", {}), ("/xapi/agents", {}),
+                        ("/xapi/activities/state", {"activityId": "http://example.com/a"}),
+                        ("/xapi/agents/profile", {})):
+        response = client.get(path, params={"agent": json.dumps(agent), **extra})
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["path"].startswith("agent")
+
+
+# -- a real server only ---------------------------------------------------------------------
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def mongodb(tmp_path: Path):
+    if not MONGODB_URI:
+        pytest.skip("explain() needs a real MongoDB (mongomock has no query planner): set LRS_TEST_MONGODB_URI")
+    store = _mongodb(tmp_path)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store._client.drop_database(store._db.name)
+        await store.close()
+
+
+def _stages(plan) -> list[str]:
+    out = []
+    if isinstance(plan, dict):
+        if "stage" in plan:
+            out.append(plan["stage"])
+        for value in plan.values():
+            out += _stages(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            out += _stages(value)
+    return out
+
+
+@pytest.mark.parametrize("fields", [
+    {}, {"agent": "mbox:mailto:ada@example.com"}, {"verb": "http://example.com/v"},
+    {"activity": "http://example.com/a", "related_activities": True}, {"registration": str(uuid.uuid4())},
+    {"agent": "mbox:mailto:ada@example.com", "verb": "http://example.com/v", "since": "2026-01-01T00:00:00.000000Z"},
+    {"verb": "http://example.com/v", "ascending": True, "cursor": "2026-01-01T00:00:00.000000Z|abc"},
+])
+async def test_every_statement_query_uses_an_index(mongodb: MongoStore, fields) -> None:
+    plan = await mongodb.explain_query(StatementQuery(limit=100, **fields))
+    stages = _stages(plan.get("queryPlanner", plan))
+    assert "COLLSCAN" not in stages and "IXSCAN" in stages, stages
+    assert "SORT" not in stages, stages  # the index gives the order
