@@ -121,9 +121,10 @@ class MongoStore:
                 break
             except XAPIError:
                 raise
-            except Exception as exc:  # a transaction that met another one: run it again
-                labels = getattr(exc, "has_error_label", None)
-                if attempt == RETRIES - 1 or not (labels and labels("TransientTransactionError")):
+            except Exception as exc:
+                # Run it again when it met another writer: a transaction conflict, or (standalone)
+                # an id another process stored meanwhile, which the next attempt compares.
+                if attempt == RETRIES - 1 or not _retryable(exc):
                     raise
         self._names.recorded(names, define=define)
         return ids
@@ -392,6 +393,20 @@ class MongoStore:
     async def revoke_credential(self, key: str) -> bool:
         result = await self._c("credentials").update_one({"_id": key}, {"$set": {"revoked": True}})
         return result.matched_count > 0
+
+
+def _retryable(exc: Exception) -> bool:
+    from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+    labels = getattr(exc, "has_error_label", None)
+    if labels is not None and labels("TransientTransactionError"):
+        return True
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    if isinstance(exc, BulkWriteError):
+        errors = exc.details.get("writeErrors") or ()
+        return bool(errors) and all(e.get("code") == 11000 for e in errors)
+    return False
 
 
 def _credential(row: dict[str, Any]) -> Credential:

@@ -164,3 +164,30 @@ async def test_every_statement_query_uses_an_index(mongodb: MongoStore, fields) 
     stages = _stages(plan.get("queryPlanner", plan))
     assert "COLLSCAN" not in stages and "IXSCAN" in stages, stages
     assert "SORT" not in stages, stages  # the index gives the order
+
+
+async def test_a_batch_racing_another_writer_for_an_id_is_compared_again(anyio_backend) -> None:
+    """Standalone server: the id another process stored between our check and our insert."""
+    from lrs.xapi.statements import prepare
+
+    store = MongoStore("mongodb://mongomock/lrs_race", client=AsyncMongomockClient())
+    await store.open()
+    authority = {"objectType": "Agent", "account": {"homePage": "urn:test", "name": "w"}}
+    p = prepare({"id": str(uuid.uuid4()), "actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://e.com/v"},
+                 "object": {"id": "http://e.com/a"}}, stored="2026-01-01T00:00:00.000000Z", authority=authority,
+                api_version="1.0.3")
+    statements = store._c("statements")
+    real_insert_many = statements.insert_many
+    raced = []
+
+    async def racing_insert_many(docs, **kwargs):  # the other writer stores the same statement just before us
+        if not raced:
+            raced.append(1)
+            await statements.insert_one(dict(docs[0]))
+        return await real_insert_many(docs, **kwargs)
+
+    statements.insert_many = racing_insert_many
+    store._c = lambda name: statements if name == "statements" else store._db[name]
+    assert await store.insert_statements([p], define=False) == []  # equivalent: nothing new, no error
+    assert raced and await store.get_statement(p.id, voided=False) == p.statement
+    await store.close()
