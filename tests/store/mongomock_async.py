@@ -60,24 +60,51 @@ for _name in ("find_one", "insert_one", "insert_many", "update_one", "update_man
 
 
 class AsyncDatabase:
-    def __init__(self, database: Any) -> None:
+    def __init__(self, database: Any, replica_set: bool = False) -> None:
         self._db = database
+        self._replica_set = replica_set
 
     def __getitem__(self, name: str) -> AsyncCollection:
         return AsyncCollection(self._db[name])
 
     async def command(self, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        if name == "hello":  # a standalone server: no transactions
-            return {"isWritablePrimary": True, "ok": 1.0}
+        if name == "hello":  # a standalone server (no transactions), or a replica set member
+            return {"isWritablePrimary": True, "ok": 1.0, **({"setName": "rs0"} if self._replica_set else {})}
         raise NotImplementedError(f"mongomock stand-in: command {name!r}")
 
 
-class AsyncMongomockClient:
+class FakeSession:
+    """``replica_set=True``: sessions and transactions with PyMongo's shapes, so that the store's
+    transaction path runs. Nothing is rolled back: mongomock has no transactions."""
+
     def __init__(self) -> None:
+        self.transactions = 0
+
+    async def __aenter__(self) -> FakeSession:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+    async def start_transaction(self) -> FakeSession:
+        self.transactions += 1
+        return self
+
+
+class AsyncMongomockClient:
+    def __init__(self, *, replica_set: bool = False) -> None:
         self._client = mongomock.MongoClient()
+        self._replica_set = replica_set
+        self.sessions: list[FakeSession] = []
 
     def __getitem__(self, name: str) -> AsyncDatabase:
-        return AsyncDatabase(self._client[name])
+        return AsyncDatabase(self._client[name], self._replica_set)
+
+    def start_session(self) -> FakeSession:
+        if not self._replica_set:
+            raise NotImplementedError("mongomock stand-in: no sessions on a standalone server")
+        self.sessions.append(FakeSession())
+        return self.sessions[-1]
 
     async def close(self) -> None:
         self._client.close()

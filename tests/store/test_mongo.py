@@ -191,3 +191,27 @@ async def test_a_batch_racing_another_writer_for_an_id_is_compared_again(anyio_b
     assert await store.insert_statements([p], define=False) == []  # equivalent: nothing new, no error
     assert raced and await store.get_statement(p.id, voided=False) == p.statement
     await store.close()
+
+
+async def test_on_a_replica_set_each_batch_is_one_transaction(anyio_backend) -> None:
+    """Runs the transaction code path on the stand-in (which cannot roll back: the real check is [mongodb])."""
+    from lrs.xapi.statements import prepare
+
+    client = AsyncMongomockClient(replica_set=True)
+    store = MongoStore("mongodb://mongomock/lrs_rs", client=client)
+    await store.open()
+    assert store.transactions
+    authority = {"objectType": "Agent", "account": {"homePage": "urn:test", "name": "w"}}
+    batch = [prepare({"actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://e.com/v"},
+                      "object": {"id": f"http://e.com/a{i}"}}, stored=f"2026-01-01T00:00:0{i}.000000Z",
+                     authority=authority, api_version="1.0.3") for i in range(3)]
+    assert await store.insert_statements(batch, define=False) == [p.id for p in batch]
+    assert [s.transactions for s in client.sessions] == [1]
+    await store.close()
+
+
+async def test_a_standalone_server_has_no_transactions(anyio_backend) -> None:
+    store = MongoStore("mongodb://mongomock/lrs_standalone", client=AsyncMongomockClient())
+    await store.open()
+    assert not store.transactions
+    await store.close()
