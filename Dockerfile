@@ -10,6 +10,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY lrs ./lrs
 COPY statement_schemas ./statement_schemas
+COPY profiles ./profiles
 RUN pip install . \
     && rm -rf /src \
     && useradd --create-home --uid 10001 --user-group lrs

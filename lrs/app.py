@@ -11,12 +11,14 @@ from starlette.routing import Route
 from lrs.config import Settings
 from lrs.credentials import new_credential, verify_secret
 from lrs.http.about import about
+from lrs.http.admin import profile_report
 from lrs.http.activities import activities
 from lrs.http.agents import agents
 from lrs.http.auth import AuthMiddleware, Authenticator
 from lrs.http.documents import activity_profile, agent_profile, state
 from lrs.http.middleware import XAPIMiddleware
 from lrs.http.statements import statements
+from lrs.profiles import check_enforcement, load_profile
 from lrs.store.base import Store, open_store
 from lrs.xapi.errors import XAPIError
 
@@ -25,6 +27,9 @@ BASE = "/xapi"
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
     settings = settings or Settings.from_env()
+    if settings.profile:  # a wrong LRS_PROFILE stops the start, not the first request
+        check_enforcement(settings.profile_enforcement)
+        load_profile(settings.profile)
     store = store or open_store(
         settings.database_url, synchronous=settings.sqlite_synchronous, writer=settings.sqlite_writer
     )
@@ -46,6 +51,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         Route(f"{BASE}/agents/profile", agent_profile, methods=["GET", "PUT", "POST", "DELETE"]),
         Route(f"{BASE}/activities", activities, methods=["GET"]),
         Route(f"{BASE}/agents", agents, methods=["GET"]),
+        Route("/admin/profile/report", profile_report, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.settings = settings

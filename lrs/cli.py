@@ -2,8 +2,10 @@
 
     lrs serve [--host H] [--port P] [--database URL] [--workers N]
     lrs credentials create [--count N] [--scope S ...] [--output FILE] [--label TEXT]
+                           [--profile NAME --enforcement strict|warn|off]
     lrs credentials list
     lrs credentials revoke KEY
+    lrs profile report --violations | --registration R | --all-registrations [--json]
 """
 
 from __future__ import annotations
@@ -11,13 +13,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import os
 import sys
 from typing import Any, Sequence
 
 from lrs.config import Settings
 from lrs.credentials import SCOPES, new_credential
-from lrs.store.base import open_store
+from lrs.profiles import ENFORCEMENTS, load_profile
+from lrs.store.base import all_statements, open_store
+from lrs.xapi.query import StatementQuery
+from lrs.xapi.validate import is_uuid
 
 DEFAULT_SCOPES = ["statements/write", "statements/read/mine"]
 SWITCH_INTERVAL = float(os.environ.get("LRS_SWITCH_INTERVAL", "0.0005"))
@@ -56,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
                         " (default: statements/write and statements/read/mine)")
     create.add_argument("--output", help="CSV file to write (default: standard output)")
     create.add_argument("--label", help="a note kept with the credentials")
+    create.add_argument("--profile", help="check these credentials' statements against this xAPI Profile"
+                        " (seriousgames, or the path of a profile file)")
+    create.add_argument("--enforcement", choices=ENFORCEMENTS,
+                        help="with --profile: strict (default: reject), warn (store and report) or off")
     _database_arg(create)
     create.set_defaults(handler=_create)
     listing = sub.add_parser("list", help="list credentials (never their secrets)")
@@ -65,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key")
     _database_arg(revoke)
     revoke.set_defaults(handler=_revoke)
+
+    profile = commands.add_parser("profile", help="xAPI Profile reports")
+    psub = profile.add_subparsers(metavar="ACTION")
+    rep = psub.add_parser("report", help="profile violations kept in warn mode, or the pattern report")
+    what = rep.add_mutually_exclusive_group(required=True)
+    what.add_argument("--violations", action="store_true", help="list the violations kept in warn mode")
+    what.add_argument("--registration", help="the pattern report of one registration (a UUID)")
+    what.add_argument("--all-registrations", action="store_true", help="the pattern report of every statement")
+    rep.add_argument("--profile", help="the profile of the pattern report (default: LRS_PROFILE, else seriousgames)")
+    rep.add_argument("--limit", type=int, help="with --violations: the newest N only")
+    rep.add_argument("--json", action="store_true", help="JSON instead of text")
+    _database_arg(rep)
+    rep.set_defaults(handler=_profile_report)
     return parser
 
 
@@ -110,11 +133,18 @@ def _create(args: argparse.Namespace) -> int:
     if args.count < 1:
         raise ValueError("--count must be at least 1")
     scopes = args.scope or DEFAULT_SCOPES
+    if args.profile:
+        load_profile(args.profile)  # an unknown profile is refused now, not on the players' first statement
+    elif args.enforcement and args.enforcement != "off":
+        raise ValueError("--enforcement strict or warn needs --profile")
 
     async def create(store: Any, settings: Settings) -> list[tuple[str, str]]:
         rows = []
         for _ in range(args.count):
-            credential, secret = new_credential(scopes, authority_homepage=settings.authority_homepage, label=args.label)
+            credential, secret = new_credential(
+                scopes, authority_homepage=settings.authority_homepage, label=args.label,
+                profile=args.profile, enforcement=args.enforcement,
+            )
             await store.put_credential(credential)
             rows.append((credential.key, secret))
         return rows
@@ -152,6 +182,37 @@ def _revoke(args: argparse.Namespace) -> int:
         print(f"lrs: no credential with key {args.key}", file=sys.stderr)
         return 1
     print(f"revoked {args.key}", file=sys.stderr)
+    return 0
+
+
+def _profile_report(args: argparse.Namespace) -> int:
+    from lrs.profiles import lifecycle
+
+    if args.violations:
+        async def violations(store: Any, settings: Settings) -> list:
+            return await store.profile_violations(limit=args.limit)
+
+        rows = _with_store(args, violations)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print(f"{len(rows)} profile violation(s) kept in warn mode" + (" (newest first):" if rows else ""))
+            for v in rows:
+                print(f"- statement {v['statement']} (stored {v['stored']}), template {v['template'] or '(none)'}:"
+                      f" {v['message']}; found {json.dumps(v['found'])}")
+        return 0
+
+    if args.registration is not None and not is_uuid(args.registration):
+        raise ValueError("--registration must be a UUID")
+
+    async def pattern(store: Any, settings: Settings) -> dict:
+        profile = load_profile(args.profile or settings.profile or "seriousgames")
+        query = StatementQuery(registration=args.registration.lower() if args.registration else None,
+                               ascending=True, limit=settings.max_limit)
+        return lifecycle.report(profile, await all_statements(store, query))
+
+    result = _with_store(args, pattern)
+    print(json.dumps(result, indent=2) if args.json else lifecycle.as_text(result))
     return 0
 
 

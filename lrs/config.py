@@ -21,6 +21,8 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     sqlite_synchronous: str = "FULL"
     sqlite_writer: str = "process"  # "process": SQLite writes on a second core; "thread": all in one process
+    profile: str | None = None  # xAPI Profile statements are checked against (a shipped name or a file)
+    profile_enforcement: str = "strict"  # strict | warn | off, when a profile is set
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -44,6 +46,10 @@ class Settings:
             values["sqlite_synchronous"] = env["LRS_SQLITE_SYNCHRONOUS"]
         if env.get("LRS_SQLITE_WRITER"):
             values["sqlite_writer"] = env["LRS_SQLITE_WRITER"]
+        if env.get("LRS_PROFILE"):
+            values["profile"] = env["LRS_PROFILE"]
+        if env.get("LRS_PROFILE_ENFORCEMENT"):
+            values["profile_enforcement"] = env["LRS_PROFILE_ENFORCEMENT"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

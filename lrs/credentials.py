@@ -67,8 +67,14 @@ def new_credential(
     key: str | None = None,
     secret: str | None = None,
     label: str | None = None,
+    profile: str | None = None,
+    enforcement: str | None = None,
 ) -> tuple[Credential, str]:
-    """A new credential and its secret (returned once, stored only as a hash)."""
+    """A new credential and its secret (returned once, stored only as a hash).
+
+    ``profile``/``enforcement``: the xAPI Profile this credential's statements are
+    checked against, and how (``strict`` by default when a profile is given).
+    """
     key = key or generate_key()
     secret = secret or generate_secret()
     credential = Credential(
@@ -78,8 +84,22 @@ def new_credential(
         authority=credential_authority(key, authority_homepage),
         created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         label=label,
+        extra=profile_settings(profile, enforcement),
     )
     return credential, secret
+
+
+def profile_settings(profile: str | None, enforcement: str | None) -> dict[str, str]:
+    """What a credential keeps about profile checking (in ``Credential.extra``)."""
+    from lrs.profiles import check_enforcement
+
+    out: dict[str, str] = {}
+    if profile is not None:
+        out["profile"] = profile
+        out["enforcement"] = check_enforcement(enforcement or "strict")
+    elif enforcement is not None:
+        out["enforcement"] = check_enforcement(enforcement)
+    return out
 
 
 def _b64(raw: bytes) -> str:

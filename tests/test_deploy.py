@@ -56,7 +56,7 @@ def test_dockerfile_slim_non_root_lrs_serve() -> None:
     assert user and user[-1] not in ("root", "0")
     cmd = re.findall(r"^CMD (.+)$", text, re.M)[-1]
     assert "lrs serve" in cmd and "--host 0.0.0.0" in cmd and "--port 8000" in cmd and "--workers" in cmd
-    for path in ("lrs", "statement_schemas", "pyproject.toml"):
+    for path in ("lrs", "statement_schemas", "profiles", "pyproject.toml"):
         assert re.search(rf"^COPY .*\b{re.escape(path)}\b", text, re.M), path
     assert "HEALTHCHECK" in text
 

@@ -56,6 +56,8 @@ class Principal:
     key: str
     scopes: frozenset[str]
     authority: dict[str, Any]
+    profile: str | None = None  # the credential's own xAPI Profile setting (None: the LRS's)
+    enforcement: str | None = None
 
     @property
     def authority_ifi(self) -> str:
@@ -127,7 +129,10 @@ def _digest(credential: Credential, secret: str) -> bytes:
 
 
 def _principal(credential: Credential) -> Principal:
-    return Principal(key=credential.key, scopes=frozenset(credential.scopes), authority=credential.authority)
+    return Principal(
+        key=credential.key, scopes=frozenset(credential.scopes), authority=credential.authority,
+        profile=credential.extra.get("profile"), enforcement=credential.extra.get("enforcement"),
+    )
 
 
 def _basic(authorization: str | None) -> tuple[str, str]:

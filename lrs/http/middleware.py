@@ -37,8 +37,11 @@ ALLOWED_HEADERS = "Authorization, Content-Type, X-Experience-API-Version, If-Mat
 
 
 class XAPIMiddleware:
-    def __init__(self, app: ASGIApp, *, cors_origins: tuple[str, ...] = ("*",), max_body_bytes: int = 0) -> None:
+    def __init__(
+        self, app: ASGIApp, *, cors_origins: tuple[str, ...] = ("*",), max_body_bytes: int = 0, base: str = "/xapi"
+    ) -> None:
         self.app = app
+        self.base = base  # the xAPI API: requests elsewhere (/admin) need no X-Experience-API-Version
         self.cors_origins = cors_origins
         self.max_body_bytes = max_body_bytes
 
@@ -57,7 +60,7 @@ class XAPIMiddleware:
             if scope["method"] == "POST" and _has_param(scope, "method"):
                 scope, receive, headers = await _alternate(scope, receive)
                 reply.head = scope["method"] == "HEAD"
-            if not scope["path"].rstrip("/").endswith("/about"):
+            if scope["path"].startswith(self.base) and not scope["path"].rstrip("/").endswith("/about"):
                 version = versions.negotiate(headers.get("x-experience-api-version"))
                 if version is None:
                     sent = headers.get("x-experience-api-version")

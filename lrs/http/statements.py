@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from lrs.http import profile_checks
 from lrs.http.auth import Principal
 from lrs.http.responses import JSON, json_response, no_content
 from lrs.store.base import Store
@@ -57,8 +58,8 @@ async def put_statement(request: Request) -> Response:
     if "id" in body and body["id"].lower() != statement_id.lower():
         raise bad_request("the statement's id does not match the statementId parameter", path="id", error="parameter")
     body.setdefault("id", statement_id)
-    await _store_batch(request, [body])
-    return no_content(_consistent())
+    _, headers = await _store_batch(request, [body], located=False)
+    return no_content({**_consistent(), **headers})
 
 
 async def post_statements(request: Request) -> Response:
@@ -83,8 +84,8 @@ async def post_statements(request: Request) -> Response:
             seen[sid] = index
         if index % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)  # let other requests' responses go out while a big batch is checked
-    ids = await _store_batch(request, batch)
-    return json_response(ids, headers=_consistent())
+    ids, headers = await _store_batch(request, batch, located=not single)
+    return json_response(ids, headers={**_consistent(), **headers})
 
 
 def _attachments_by_url(statement: dict[str, Any], prefix: str) -> None:
@@ -97,7 +98,10 @@ def _attachments_by_url(statement: dict[str, Any], prefix: str) -> None:
             )
 
 
-async def _store_batch(request: Request, batch: list[dict[str, Any]]) -> list[str]:
+async def _store_batch(
+    request: Request, batch: list[dict[str, Any]], *, located: bool
+) -> tuple[list[str], dict[str, str]]:
+    """Complete, profile-check (``profile_checks``) and store a validated batch: its ids and extra headers."""
     principal: Principal = request.state.principal
     store: Store = request.app.state.store
     version = _version(request)
@@ -105,8 +109,11 @@ async def _store_batch(request: Request, batch: list[dict[str, Any]]) -> list[st
         prepare(statement, stored=stored, authority=principal.authority, api_version=version)
         for statement, stored in zip(batch, stored_sequence(now(), len(batch)))
     ]
-    await store.insert_statements(prepared, define=principal.may_define, credential=principal.key)
-    return [p.statement["id"] for p in prepared]
+    violations, headers = await profile_checks.check(request, prepared, located=located)
+    await store.insert_statements(
+        prepared, define=principal.may_define, credential=principal.key, violations=violations
+    )
+    return [p.statement["id"] for p in prepared], headers
 
 
 async def _json_body(request: Request) -> Any:

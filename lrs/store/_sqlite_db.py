@@ -46,6 +46,16 @@ CREATE TABLE IF NOT EXISTS agent_names (
     name TEXT NOT NULL,
     PRIMARY KEY (ifi, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS profile_violations (
+    id INTEGER PRIMARY KEY,
+    statement_id TEXT NOT NULL,
+    stored TEXT NOT NULL,
+    profile TEXT NOT NULL,
+    template TEXT,
+    location TEXT,
+    found TEXT,
+    message TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS credentials (
     key TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL,

@@ -33,9 +33,12 @@ def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
 def insert(
     conn: sqlite3.Connection, rows: Sequence[tuple], define: bool, credential: str | None,
     names: Sequence[tuple[str, str]] = (),
+    violations: Sequence[tuple] = (),
 ) -> list[str]:
     """Store a batch (``PreparedStatement.to_row()`` each); see ``Store.insert_statements``.
 
+    ``violations``: (statement id, profile, template, location, found as JSON, message)
+    rows of profile checks in warn mode, kept for the statements newly stored.
     ``names``: (IFI key, name) pairs of the batch's agents not known to be recorded yet;
     without ``define`` only the first name of an agent is recorded (the "define" scope:
     no update of the LRS's canonical representation of Actors), at most one per IFI here.
@@ -77,6 +80,13 @@ def insert(
         _void(conn, new, located, batch, voided_by_earlier={ref for voiding, ref in referrers if voiding})
         _propagate(conn, new_ids + targets)
     _save_definitions(conn, new, define)
+    if violations:
+        stored = {p.id: p.stored for p in new}
+        conn.executemany(
+            "INSERT INTO profile_violations(statement_id, stored, profile, template, location, found, message)"
+            " VALUES (?,?,?,?,?,?,?)",
+            [(sid, stored[sid], *rest) for sid, *rest in violations if sid in stored],
+        )
     return new_ids
 
 

@@ -9,8 +9,10 @@ ordering and paging happen in the database, on the index keys of
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+
+import orjson
 
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.query import StatementQuery
@@ -31,6 +33,19 @@ class Credential:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# A profile violation kept in warn mode: (statement id, profile, template, location, found as JSON, message).
+ViolationRow = tuple[str, str, "str | None", "str | None", str, str]
+
+
+def violation_dict(row: Sequence[Any]) -> dict[str, Any]:
+    """A kept violation as the reports show it: (statement id, stored, profile, template, location, found, message)."""
+    statement_id, stored, profile, template, location, found, message = row
+    return {
+        "statement": statement_id, "stored": stored, "profile": profile, "template": template,
+        "location": location, "found": orjson.loads(found) if found else None, "message": message,
+    }
+
+
 @runtime_checkable
 class Store(Protocol):
     async def open(self) -> None:
@@ -40,9 +55,13 @@ class Store(Protocol):
 
     # -- statements
     async def insert_statements(
-        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
+        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
+        violations: Sequence[ViolationRow] = (),
     ) -> list[str]:
         """Store a batch atomically: all of it or nothing.
+
+        ``violations``: profile violations (warn mode) to keep with the statements
+        newly stored, in the same transaction (see ``profile_violations``).
 
         With ``credential``, the batch is refused (401 XAPIError) if that credential
         is unknown or revoked when the batch commits: writes are authorised at
@@ -69,6 +88,10 @@ class Store(Protocol):
 
     async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Canonical definitions of the given activities (those known)."""
+
+    async def profile_violations(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        """Kept profile violations, newest first: dicts with statement, stored, profile, template,
+        location, found, message."""
 
     async def agent_names(self, ifi: str) -> list[str]:
         """Every name stored statements gave the agent with this IFI key, in no set order."""
@@ -103,6 +126,17 @@ class Store(Protocol):
 
     async def revoke_credential(self, key: str) -> bool:
         """Revoke at once; False when there is no such credential."""
+
+
+async def all_statements(store: Store, query: StatementQuery) -> list[dict[str, Any]]:
+    """Every statement ``query`` matches, page after page (oldest first with ``ascending``)."""
+    out: list[dict[str, Any]] = []
+    while True:
+        page, cursor = await store.query_statements(query)
+        out.extend(page)
+        if cursor is None:
+            return out
+        query = replace(query, cursor=cursor)
 
 
 def open_store(url: str, **options: Any) -> Store:

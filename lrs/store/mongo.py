@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from lrs.store._names import NameCache
-from lrs.store.base import Credential
+from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi import documents
 from lrs.xapi import keys as K
 from lrs.xapi.activities import merge_definition
@@ -111,13 +111,16 @@ class MongoStore:
     # -- statements
 
     async def insert_statements(
-        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
+        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
+        violations: Sequence[ViolationRow] = (),
     ) -> list[str]:
         names = self._names.pending(batch, define=define)
         for attempt in range(RETRIES):
             try:
                 async with self._transaction() as session:
                     ids = await self._insert(batch, define, credential, names, session)
+                    if violations and ids:
+                        await self._save_violations(batch, ids, violations, session)
                 break
             except XAPIError:
                 raise
@@ -237,6 +240,28 @@ class MongoStore:
                 )
         if inserts:
             await activities.insert_many(inserts, ordered=True, session=session)
+
+    async def _save_violations(
+        self, batch: Sequence[PreparedStatement], ids: list[str], violations: Sequence[ViolationRow], session: Any
+    ) -> None:
+        stored = {p.id: p.stored for p in batch if p.id in set(ids)}
+        docs = [
+            {"statement_id": sid, "stored": stored[sid], "profile": profile, "template": template,
+             "location": location, "found": found, "message": message}
+            for sid, profile, template, location, found, message in violations if sid in stored
+        ]
+        if docs:
+            await self._c("profile_violations").insert_many(docs, ordered=True, session=session)
+
+    async def profile_violations(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        cursor = self._c("profile_violations").find({}).sort([("_id", -1)])
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        return [
+            violation_dict((d["statement_id"], d["stored"], d["profile"], d.get("template"), d.get("location"),
+                            d.get("found"), d["message"]))
+            for d in await cursor.to_list(None)
+        ]
 
     async def _save_names(self, names: list[tuple[str, str]], define: bool, session: Any) -> None:
         agent_names = self._c("agent_names")

@@ -35,7 +35,7 @@ from lrs.store import _sqlite_db as db
 from lrs.store._names import NameCache
 from lrs.store._sqlite_write import document_key, read_document, scope_where
 from lrs.store._sqlite_writer import ProcessWriter, ThreadWriter, index_now
-from lrs.store.base import Credential
+from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery
@@ -108,12 +108,19 @@ class SQLiteStore:
     # -- statements
 
     async def insert_statements(
-        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None
+        self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
+        violations: Sequence[ViolationRow] = (),
     ) -> list[str]:
         names = self._names.pending(batch, define=define)
-        ids = await self._write("insert", [p.to_row() for p in batch], define, credential, names)
+        ids = await self._write("insert", [p.to_row() for p in batch], define, credential, names, list(violations))
         self._names.recorded(names, define=define)
         return ids
+
+    async def profile_violations(self, *, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT statement_id, stored, profile, template, location, found, message FROM profile_violations"
+               " ORDER BY id DESC" + (" LIMIT ?" if limit is not None else ""))
+        rows = await self._read(lambda conn: conn.execute(sql, (limit,) if limit is not None else ()).fetchall())
+        return [violation_dict(r) for r in rows]
 
     async def agent_names(self, ifi: str) -> list[str]:
         rows = await self._read(lambda conn: conn.execute("SELECT name FROM agent_names WHERE ifi = ?", (ifi,)).fetchall())

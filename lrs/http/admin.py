@@ -1,0 +1,37 @@
+"""Admin resources outside the xAPI API (scope ``all/read`` or ``all``).
+
+GET /admin/profile/report?registration=R[&profile=NAME]: the pattern report
+(``lrs.profiles.lifecycle``) of one registration's statements, as JSON.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lrs.http.responses import json_response
+from lrs.profiles import ProfileError, load_profile
+from lrs.profiles.lifecycle import report
+from lrs.store.base import Store, all_statements
+from lrs.xapi.errors import bad_request
+from lrs.xapi.query import StatementQuery, check_names
+from lrs.xapi.validate import is_uuid
+
+DEFAULT_PROFILE = "seriousgames"
+
+
+async def profile_report(request: Request) -> Response:
+    params = request.query_params
+    check_names(params.keys(), frozenset({"registration", "profile"}))
+    registration = params.get("registration")
+    if registration is None or not is_uuid(registration):
+        raise bad_request("registration (a UUID) is required", path="registration", error="parameter")
+    name = params.get("profile") or request.app.state.settings.profile or DEFAULT_PROFILE
+    try:
+        profile = load_profile(name)
+        store: Store = request.app.state.store
+        statements = await all_statements(store, StatementQuery(
+            registration=registration.lower(), ascending=True, limit=request.app.state.settings.max_limit))
+        return json_response(report(profile, statements))
+    except (ProfileError, ValueError) as exc:
+        raise bad_request(str(exc), path="profile", error="profile")
