@@ -163,6 +163,7 @@ class ExtensionSchema:
     location: str  # JSONPath of the extension's value
     path: tuple[str, ...]
     validator: Any = field(compare=False)
+    schema: Any = field(default=None, compare=False)  # the parsed inlineSchema
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,11 @@ class Profile:
     templates: tuple[Template, ...]
     patterns: tuple[Pattern, ...]
     extensions: tuple[ExtensionSchema, ...]
+
+    @property
+    def inline_schemas(self) -> dict[str, Any]:
+        """Extension IRI -> its inlineSchema (parsed)."""
+        return {e.iri: e.schema for e in self.extensions}
 
     @property
     def template_ids(self) -> frozenset[str]:
@@ -316,4 +322,4 @@ def _extension(doc: Mapping[str, Any]) -> ExtensionSchema | None:
     except (orjson.JSONDecodeError, ValueError) as exc:
         raise ProfileError(f"extension {doc.get('id')}: inlineSchema is not a JSON Schema: {exc}") from exc
     location = "$." + ".".join(path) + f"['{doc['id']}']"
-    return ExtensionSchema(doc["id"], location, path, validator)
+    return ExtensionSchema(doc["id"], location, path, validator, parsed)
