@@ -49,7 +49,9 @@ async def check(
     for index, p in enumerate(prepared):
         for violation in profile.check(p.document(), lookup.get):
             found.append((index, p, violation))
-    if enforcement == "strict" and found:
+    if enforcement == "strict":
+        if not found:
+            return [], {}
         statements = len({index for index, _, _ in found})
         raise XAPIError(
             400,
