@@ -270,3 +270,19 @@ async def test_values_that_look_like_operators_are_matched_literally(store) -> N
         assert await store.get_statement(value, voided=False) is None
     assert await store.agent_names('{"$ne": null}') == []
     assert await store.activities(['{"$ne": null}']) == {}
+
+
+async def test_profile_violations_are_kept_with_new_statements_only(store) -> None:
+    a, b = make(), make()
+    row = (a.id, "urn:p", "urn:p:t", "$.result.response", '"x"', "missing")
+    assert await store.insert_statements([a], define=False, violations=[row]) == [a.id]
+    # a re-sent (equivalent) statement stores nothing, so keeps no violation again; b's is kept
+    again = prepare({k: v for k, v in a.statement.items() if k not in ("stored", "authority", "version")},
+                    stored=stored_at(), authority=AUTHORITY, api_version="1.0.3")
+    await store.insert_statements([again, b], define=False,
+                                  violations=[row, (b.id, "urn:p", None, None, "null", "no template")])
+    kept = await store.profile_violations()
+    assert [(v["statement"], v["template"], v["location"], v["found"]) for v in kept] == [
+        (b.id, None, None, None), (a.id, "urn:p:t", "$.result.response", "x")]  # newest first
+    assert kept[1]["stored"] == a.stored and kept[1]["profile"] == "urn:p" and kept[1]["message"] == "missing"
+    assert len(await store.profile_violations(limit=1)) == 1
