@@ -6,6 +6,8 @@
     lrs credentials list
     lrs credentials revoke KEY
     lrs profile report --violations | --registration R | --all-registrations [--json]
+    lrs export --output DIR [--format csv|parquet] [filters] [--include-voided] [--no-pseudonymize]
+               [--database URL | --endpoint URL --key K --secret S]
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import asyncio
 import csv
 import json
 import os
+import secrets
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 from lrs.config import Settings
@@ -26,6 +30,7 @@ from lrs.xapi.query import StatementQuery
 from lrs.xapi.validate import is_uuid
 
 DEFAULT_SCOPES = ["statements/write", "statements/read/mine"]
+DEFAULT_KEY_FILE = "lrs-pseudonym.key"
 SWITCH_INTERVAL = float(os.environ.get("LRS_SWITCH_INTERVAL", "0.0005"))
 
 
@@ -75,6 +80,32 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("key")
     _database_arg(revoke)
     revoke.set_defaults(handler=_revoke)
+
+    exp = commands.add_parser("export", help="tidy tables (CSV or Parquet) from this LRS or any xAPI LRS")
+    exp.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    exp.add_argument("--output", required=True, help="directory for the tables, codebook.csv and README.txt")
+    for name, text in (("since", "stored after this time (exclusive)"), ("until", "stored at or before this time"),
+                       ("activity", "this activity and those below it (context parent/grouping)"),
+                       ("verb", "this verb IRI"), ("registration", "this registration (UUID)"),
+                       ("agent", "this actor, as xAPI Agent JSON")):
+        exp.add_argument(f"--{name}", help=text)
+    exp.add_argument("--include-voided", action="store_true", help="also voided statements (column voided)")
+    pseudo = exp.add_mutually_exclusive_group()
+    pseudo.add_argument("--pseudonymize", dest="pseudonymize", action="store_true", default=True,
+                        help="actor ids become keyed pseudonyms (the default)")
+    pseudo.add_argument("--no-pseudonymize", dest="pseudonymize", action="store_false",
+                        help="actor ids are the actors' identifiers (mbox, account, ...)")
+    exp.add_argument("--pseudonym-key-file", help="the HMAC key (created if missing; default: LRS_PSEUDONYM_KEY,"
+                     f" else ./{DEFAULT_KEY_FILE})")
+    exp.add_argument("--names", choices=("keep", "hash", "drop"),
+                     help="actor names (default: drop when pseudonymised, else keep)")
+    exp.add_argument("--free-text", choices=("keep", "hash", "drop"),
+                     help="fill-in and other free-text responses (default: drop when pseudonymised, else keep)")
+    exp.add_argument("--endpoint", help="read from this xAPI LRS (base URL ending in /xapi) instead of --database")
+    exp.add_argument("--key", help="with --endpoint: HTTP Basic key")
+    exp.add_argument("--secret", help="with --endpoint: HTTP Basic secret")
+    _database_arg(exp)
+    exp.set_defaults(handler=_export)
 
     profile = commands.add_parser("profile", help="xAPI Profile reports")
     psub = profile.add_subparsers(metavar="ACTION")
@@ -182,6 +213,57 @@ def _revoke(args: argparse.Namespace) -> int:
         print(f"lrs: no credential with key {args.key}", file=sys.stderr)
         return 1
     print(f"revoked {args.key}", file=sys.stderr)
+    return 0
+
+
+def pseudonym_key(path: str | None, env: dict[str, str] | None = None) -> tuple[bytes, str]:
+    """The HMAC key for pseudonyms and where it came from; a key file that does not exist is created."""
+    env = os.environ if env is None else env
+    if path is None and env.get("LRS_PSEUDONYM_KEY"):
+        return env["LRS_PSEUDONYM_KEY"].encode(), "LRS_PSEUDONYM_KEY"
+    key_path = Path(path or DEFAULT_KEY_FILE)
+    if not key_path.exists():
+        key_path.write_text(secrets.token_hex(32) + "\n")
+        key_path.chmod(0o600)
+        print(f"lrs: created the pseudonym key {key_path}: keep it, and keep it apart from the exports "
+              "(the same key gives the same pseudonyms)", file=sys.stderr)
+    key = key_path.read_text().strip().encode()
+    if len(key) < 16:
+        raise ValueError(f"the pseudonym key in {key_path} is too short (16 characters at least)")
+    return key, str(key_path)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from lrs.export import ExportOptions, HTTPSource, Privacy, StoreSource, export
+
+    filters = {name: getattr(args, name) for name in ("since", "until", "activity", "verb", "registration", "agent")
+               if getattr(args, name) is not None}
+    if args.pseudonymize:
+        key, where = pseudonym_key(args.pseudonym_key_file)
+        privacy = Privacy(key=key, names=args.names or "drop", free_text=args.free_text or "drop")
+    else:
+        privacy = Privacy(names=args.names or "keep", free_text=args.free_text or "keep")
+    output = Path(args.output)
+    show = sys.stderr.isatty()
+    if args.endpoint:
+        if not (args.key and args.secret):
+            raise ValueError("--endpoint needs --key and --secret")
+        source = HTTPSource(args.endpoint, args.key, args.secret)
+        summary = export(source, ExportOptions(output, args.format, filters, args.include_voided, privacy, show,
+                                               source_label=args.endpoint))
+    else:
+        settings = _settings(args)
+        loop = asyncio.new_event_loop()
+        store = open_store(settings.database_url, writer="thread")
+        loop.run_until_complete(store.open())
+        try:
+            summary = export(StoreSource(store, loop), ExportOptions(
+                output, args.format, filters, args.include_voided, privacy, show, source_label=settings.database_url))
+        finally:
+            loop.run_until_complete(store.close())
+            loop.close()
+    tables = ", ".join(f"{name} {rows:,}" for name, rows in summary["tables"].items())
+    print(f"exported to {output}: {tables} rows ({summary['seconds']} s)", file=sys.stderr)
     return 0
 
 

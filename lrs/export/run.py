@@ -1,0 +1,208 @@
+"""An export from start to finish: read, filter, flatten, write the tables, the codebook and README.txt."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
+from lrs.export.tables import TABLES, SGTables
+from lrs.export.writers import FORMATS, TableWriter, write_codebook
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.statements import VOIDED_VERB
+from lrs.xapi.timestamps import normalise_bound
+
+FILTERS = ("since", "until", "activity", "verb", "registration", "agent")
+
+
+class Source(Protocol):
+    def pages(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]: ...
+
+    def voided(self, statement_id: str) -> dict[str, Any] | None: ...
+
+
+@dataclass
+class ExportOptions:
+    output: Path
+    fmt: str = "csv"
+    filters: dict[str, str] = field(default_factory=dict)  # since, until, activity, verb, registration, agent
+    include_voided: bool = False
+    privacy: Privacy = field(default_factory=Privacy)
+    progress: bool = False  # a progress line on stderr
+    source_label: str = ""
+
+
+class Progress:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.count, self.start, self.last = enabled, 0, time.perf_counter(), 0.0
+
+    def add(self, n: int, what: str = "statements") -> None:
+        self.count += n
+        now = time.perf_counter()
+        if self.enabled and now - self.last > 0.2:
+            self.last = now
+            rate = self.count / max(now - self.start, 1e-9)
+            print(f"\r  {what}: {self.count:,} ({rate:,.0f}/s)   ", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print(file=sys.stderr)
+
+
+def descendants(source: Source, params: dict[str, str], activity: str) -> set[str]:
+    """``activity`` and every activity below it through context parent/grouping, from the statements' links."""
+    children: dict[str, set[str]] = {}
+    for page in source.pages(params):
+        for statement in page:
+            obj = statement.get("object") or {}
+            if obj.get("objectType", "Activity") != "Activity":
+                continue
+            for up in _context_ids(statement):
+                children.setdefault(up, set()).add(obj.get("id"))
+    family, todo = {activity}, [activity]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in family:
+                family.add(child)
+                todo.append(child)
+    return family
+
+
+def _context_ids(statement: dict[str, Any]) -> list[str]:
+    activities = (statement.get("context") or {}).get("contextActivities") or {}
+    out = []
+    for kind in ("parent", "grouping"):
+        value = activities.get(kind) or []
+        for a in [value] if isinstance(value, dict) else value:
+            if isinstance(a, dict) and a.get("id"):
+                out.append(a["id"])
+    return out
+
+
+def _in_family(statement: dict[str, Any], family: set[str]) -> bool:
+    obj = statement.get("object") or {}
+    return obj.get("id") in family or any(i in family for i in _context_ids(statement))
+
+
+def _matches(statement: dict[str, Any], filters: dict[str, str], family: set[str] | None) -> bool:
+    """The filters, in Python: for voided statements, which no LRS query returns."""
+    stored = statement.get("stored") or ""
+    if "since" in filters and not stored > (normalise_bound(filters["since"]) or ""):
+        return False
+    if "until" in filters and not stored <= (normalise_bound(filters["until"]) or ""):
+        return False
+    if "verb" in filters and (statement.get("verb") or {}).get("id") != filters["verb"]:
+        return False
+    registration = (statement.get("context") or {}).get("registration") or ""
+    if "registration" in filters and registration.lower() != filters["registration"].lower():
+        return False
+    if "agent" in filters:
+        wanted = ifi_key(json.loads(filters["agent"]))
+        obj = statement.get("object") or {}
+        if wanted not in (ifi_key(statement.get("actor") or {}), ifi_key(obj) if isinstance(obj, dict) else None):
+            return False
+    return family is None or _in_family(statement, family)
+
+
+def export(source: Source, options: ExportOptions) -> dict[str, Any]:
+    if options.fmt not in FORMATS:
+        raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
+    unknown = set(options.filters) - set(FILTERS)
+    if unknown:
+        raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}")
+    output = options.output
+    output.mkdir(parents=True, exist_ok=True)
+    parts = output / ".parts"
+    filters = dict(options.filters)
+    activity = filters.pop("activity", None)
+    params = dict(filters)
+    started = time.perf_counter()
+    progress = Progress(options.progress)
+    family = descendants(source, params, activity) if activity else None
+    keep: Callable[[dict[str, Any]], bool] = (lambda s: _in_family(s, family)) if family is not None else (lambda s: True)
+
+    columns = STATEMENT_COLUMNS + ([VOIDED_COLUMN] if options.include_voided else [])
+    statements = TableWriter("statements", columns, parts, dynamic=True)
+    sg_writers = {name: TableWriter(name, cols, parts) for name, cols in TABLES.items()}
+    sg = SGTables(options.privacy)
+    try:
+        for page in source.pages(params):
+            for statement in page:
+                if not keep(statement):
+                    continue
+                row = flatten(statement, options.privacy)
+                if options.include_voided:
+                    row["voided"] = False
+                statements.add(row)
+                found = sg.add(statement)
+                if found is not None:
+                    sg_writers[found[0]].add(found[1])
+            progress.add(len(page))
+        voided = 0
+        if options.include_voided:
+            seen: set[str] = set()
+            for page in source.pages({"verb": VOIDED_VERB}):
+                for voiding in page:
+                    target = str((voiding.get("object") or {}).get("id", "")).lower()
+                    if not target or target in seen:
+                        continue
+                    seen.add(target)
+                    statement = source.voided(target)
+                    if statement is not None and _matches(statement, options.filters, family):
+                        row = flatten(statement, options.privacy)
+                        row["voided"] = True
+                        statements.add(row)
+                        voided += 1
+        sg_writers["completables"].add_many(sg.attempts())
+        progress.done()
+
+        statements.flush()
+        renames = short_names(
+            [c for c in statements.dynamic_types if c.startswith((RESULT_EXT, CONTEXT_EXT))],
+            taken=[c[0] for c in columns],
+        )
+        codebook = statements.finish(output, options.fmt, renames)
+        counts = {"statements": statements.rows}
+        if sg.seen:
+            for name, writer in sg_writers.items():
+                codebook += writer.finish(output, options.fmt)
+                counts[name] = writer.rows
+        write_codebook(output, codebook)
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    summary = {
+        "output": str(output), "format": options.fmt, "filters": options.filters,
+        "include_voided": options.include_voided, "voided_rows": voided,
+        "pseudonymized": options.privacy.pseudonymized, "names": options.privacy.names,
+        "free_text": options.privacy.free_text, "tables": counts, "seconds": round(seconds, 2),
+        "source": options.source_label,
+    }
+    _readme(output, summary)
+    return summary
+
+
+def _readme(output: Path, summary: dict[str, Any]) -> None:
+    lines = [
+        "xAPI export: tidy tables (one row per statement / attempt / event, one column per variable)",
+        f"written {datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')} from {summary['source'] or 'the LRS'}",
+        f"format: {summary['format']}; column meanings, types and sources: codebook.csv",
+        "filters: " + (", ".join(f"{k}={v}" for k, v in summary["filters"].items()) or "none"),
+        f"voided statements: {'included (voided=true), ' + str(summary['voided_rows']) + ' rows' if summary['include_voided'] else 'left out'}",
+        f"pseudonymised: {'yes: actor_id is a keyed HMAC of the actor identifier' if summary['pseudonymized'] else 'no: actor_id is the actor identifier'}"
+        f"; names: {summary['names']}; free-text responses: {summary['free_text']}",
+        "",
+        "rows per table:",
+    ]
+    lines += [f"  {name}: {rows:,}" for name, rows in summary["tables"].items()]
+    if len(summary["tables"]) == 1:
+        lines.append("  (no xAPI Serious Games statements: no completables/progress/choices/accesses tables)")
+    lines += ["", "pandas: pd.read_csv('statements.csv', parse_dates=['timestamp', 'stored']) or pd.read_parquet('statements.parquet')"]
+    (output / "README.txt").write_text("\n".join(lines) + "\n")

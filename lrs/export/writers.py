@@ -1,0 +1,161 @@
+"""Typed tables written in chunks: CSV or Parquet, plus the codebook.
+
+Rows go to a ``TableWriter`` as dicts; every ``CHUNK`` rows become a typed
+pandas frame stored as a Parquet part in ``<output>/.parts/``. ``finish``
+then knows every column (extension columns appear as the export goes), picks
+one type per column, and writes the final file part by part: memory holds one
+chunk, whatever the export's size.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CHUNK = 20_000
+FORMATS = ("csv", "parquet")
+CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _missing(value: Any) -> bool:
+    return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
+
+
+def _typed(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series:
+    values = frame[column] if column in frame else pd.Series([None] * len(frame), index=frame.index, dtype="object")
+    if dtype == "datetime64[UTC]":
+        return pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+    if dtype == "float64":
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    if dtype == "boolean":
+        return values.map(lambda v: v if isinstance(v, bool) else None).astype("boolean")
+    if dtype == "Int64":
+        return pd.to_numeric(values, errors="coerce").astype("Int64")
+    return values.map(lambda v: None if _missing(v) else v if isinstance(v, str) else _text(v)).astype("string")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def infer(values: Iterable[Any]) -> str:
+    """The dtype of an extension column: boolean, float64 (numbers) or string."""
+    kinds = set()
+    for v in values:
+        if _missing(v):
+            continue
+        kinds.add("boolean" if isinstance(v, bool) else "float64" if isinstance(v, (int, float)) else "string")
+        if len(kinds) > 1:
+            return "string"
+    return kinds.pop() if kinds else "string"
+
+
+def unify(dtypes: Iterable[str]) -> str:
+    found = set(dtypes)
+    return found.pop() if len(found) == 1 else "string"
+
+
+class TableWriter:
+    """One table: ``columns`` are (name, dtype, description, source); ``dynamic`` columns are typed from their values."""
+
+    def __init__(self, name: str, columns: list[tuple[str, str, str, str]], parts: Path, *, dynamic: bool = False) -> None:
+        self.name = name
+        self.columns = columns
+        self.fixed = {c[0]: c[1] for c in columns}
+        self.dynamic = dynamic
+        self.parts_dir = parts / name
+        self.parts_dir.mkdir(parents=True, exist_ok=True)
+        self.buffer: list[dict[str, Any]] = []
+        self.parts: list[Path] = []
+        self.dynamic_types: dict[str, list[str]] = {}
+        self.rows = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.buffer.append(row)
+        if len(self.buffer) >= CHUNK:
+            self.flush()
+
+    def add_many(self, rows: Iterable[dict[str, Any]]) -> None:
+        for row in rows:
+            self.add(row)
+
+    def flush(self) -> None:
+        if not self.buffer:
+            return
+        frame = pd.DataFrame.from_records(self.buffer)
+        out = pd.DataFrame({name: _typed(frame, name, dtype) for name, dtype in self.fixed.items()})
+        for column in frame.columns:
+            if column in self.fixed:
+                continue
+            dtype = infer(frame[column])
+            self.dynamic_types.setdefault(column, []).append(dtype)
+            out[column] = _typed(frame, column, dtype)
+        path = self.parts_dir / f"{len(self.parts):06d}.parquet"
+        pq.write_table(pa.Table.from_pandas(out, preserve_index=False), path)
+        self.parts.append(path)
+        self.rows += len(self.buffer)
+        self.buffer = []
+
+    def finish(self, output: Path, fmt: str, renames: dict[str, str] | None = None) -> list[tuple[str, str, str, str]]:
+        """Write ``<output>/<table>.<fmt>``; returns the codebook rows of its columns."""
+        self.flush()
+        renames = renames or {}
+        extra = sorted(self.dynamic_types, key=lambda c: renames.get(c, c))
+        types = {**self.fixed, **{c: unify(self.dynamic_types[c]) for c in extra}}
+        order = [c[0] for c in self.columns] + extra
+        names = [renames.get(c, c) for c in order]
+        path = output / f"{self.name}.{fmt}"
+        empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in order})
+        frames = (pq.read_table(p).to_pandas() for p in self.parts) if self.parts else iter([empty])
+        writer = None
+        first = True
+        try:
+            for frame in frames:
+                frame = pd.DataFrame({c: _cast(frame, c, types[c]) for c in order})
+                frame.columns = names
+                if fmt == "parquet":
+                    table = pa.Table.from_pandas(frame, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(path, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+                else:
+                    frame.to_csv(path, mode="w" if first else "a", header=first, index=False,
+                                 date_format=CSV_DATE_FORMAT)
+                first = False
+        finally:
+            if writer is not None:
+                writer.close()
+        codebook = [(self.name, name, dtype, description, source) for name, dtype, description, source in self.columns]
+        for column in extra:
+            kind, _, iri = column.partition(":")
+            where = "result.extensions" if kind == "result_ext" else "context.extensions"
+            codebook.append((self.name, renames.get(column, column), types[column], f"{where} value", iri))
+        return codebook
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.parts_dir, ignore_errors=True)
+
+
+def _cast(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series:
+    if column not in frame:
+        return _typed(pd.DataFrame(index=frame.index), column, dtype)
+    series = frame[column]
+    if dtype == "string" and str(series.dtype) != "string":
+        return series.map(lambda v: None if _missing(v) else v if isinstance(v, str) else _text(v)).astype("string")
+    if dtype == "datetime64[UTC]":
+        return pd.to_datetime(series, utc=True)
+    return series.astype({"float64": "float64", "boolean": "boolean", "Int64": "Int64"}.get(dtype, "string"))
+
+
+def write_codebook(output: Path, rows: list[tuple[str, str, str, str, str]]) -> None:
+    pd.DataFrame(rows, columns=["table", "column", "dtype", "description", "source"]).to_csv(
+        output / "codebook.csv", index=False)
