@@ -16,6 +16,7 @@ from lrs.http.activities import activities
 from lrs.http.agents import agents
 from lrs.http.auth import AuthMiddleware, Authenticator
 from lrs.http.documents import activity_profile, agent_profile, state
+from lrs.http.export import export_statements_csv
 from lrs.http.middleware import XAPIMiddleware
 from lrs.http.statements import statements
 from lrs.profiles import check_enforcement, load_profile
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         Route(f"{BASE}/activities", activities, methods=["GET"]),
         Route(f"{BASE}/agents", agents, methods=["GET"]),
         Route("/admin/profile/report", profile_report, methods=["GET"]),
+        Route("/admin/export/statements.csv", export_statements_csv, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.settings = settings

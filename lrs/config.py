@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 DEFAULT_DATABASE_URL = "sqlite:///lrs.sqlite3"
@@ -23,6 +23,7 @@ class Settings:
     sqlite_writer: str = "process"  # "process": SQLite writes on a second core; "thread": all in one process
     profile: str | None = None  # xAPI Profile statements are checked against (a shipped name or a file)
     profile_enforcement: str = "strict"  # strict | warn | off, when a profile is set
+    pseudonym_key: str | None = field(default=None, repr=False)  # HMAC key of GET /admin/export pseudonyms
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
@@ -50,6 +51,8 @@ class Settings:
             values["profile"] = env["LRS_PROFILE"]
         if env.get("LRS_PROFILE_ENFORCEMENT"):
             values["profile_enforcement"] = env["LRS_PROFILE_ENFORCEMENT"]
+        if env.get("LRS_PSEUDONYM_KEY"):
+            values["pseudonym_key"] = env["LRS_PSEUDONYM_KEY"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 

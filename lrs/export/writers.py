@@ -138,7 +138,8 @@ class TableWriter:
         for column in extra:
             kind, _, iri = column.partition(":")
             where = "result.extensions" if kind == "result_ext" else "context.extensions"
-            codebook.append((self.name, renames.get(column, column), types[column], f"{where} value", iri))
+            codebook.append((self.name, renames.get(column, column), types[column],
+                             f"{where} value (JSON text when it is an object or array)", iri))
         return codebook
 
     def cleanup(self) -> None:
@@ -159,3 +160,11 @@ def _cast(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series:
 def write_codebook(output: Path, rows: list[tuple[str, str, str, str, str]]) -> None:
     pd.DataFrame(rows, columns=["table", "column", "dtype", "description", "source"]).to_csv(
         output / "codebook.csv", index=False)
+
+
+def typed_frame(rows: list[dict[str, Any]], columns: list[tuple[str, str]], renames: dict[str, str]) -> pd.DataFrame:
+    """Rows as a frame with exactly ``columns`` (name, dtype), in that order, then renamed."""
+    frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
+    out = pd.DataFrame({name: _typed(frame, name, dtype) for name, dtype in columns}, index=frame.index)
+    out.columns = [renames.get(name, name) for name, _ in columns]
+    return out

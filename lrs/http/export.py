@@ -1,0 +1,148 @@
+"""GET /admin/export/statements.csv: the ``statements`` table of ``lrs export``, streamed as CSV.
+
+For tools that cannot run the CLI. Scope ``all/read`` or ``all``. Parameters:
+the export's filters (``since``, ``until``, ``activity``, ``verb``,
+``registration``, ``agent``), ``include_voided`` and ``pseudonymize``
+(``true`` by default: actor ids become HMACs keyed with ``LRS_PSEUDONYM_KEY``,
+names and free-text answers are dropped; ``false`` gives identities).
+Two passes over the store: the first finds the extension columns (and the
+activity's descendants), the second streams the rows page by page.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
+from lrs.export.run import FILTERS, _context_ids, _in_family, _matches
+from lrs.export.writers import CSV_DATE_FORMAT, infer, typed_frame, unify
+from lrs.store.base import Store
+from lrs.xapi.errors import bad_request
+from lrs.xapi.query import StatementQuery, check_names, parse_bool, parse_statement_params
+from lrs.xapi.statements import VOIDED_VERB
+from lrs.xapi.validate import is_iri
+
+PAGE = 500
+
+
+async def export_statements_csv(request: Request) -> StreamingResponse:
+    params = request.query_params
+    check_names(params.keys(), frozenset(FILTERS) | {"include_voided", "pseudonymize"})
+    filters = {name: params[name] for name in FILTERS if name in params}
+    include_voided = parse_bool(params, "include_voided")
+    pseudonymize = parse_bool(params, "pseudonymize") if "pseudonymize" in params else True
+    if "activity" in filters and not is_iri(filters["activity"]):
+        raise bad_request("activity must be an IRI", path="activity", error="parameter")
+    settings = request.app.state.settings
+    if pseudonymize:
+        if not settings.pseudonym_key:
+            raise bad_request(
+                "pseudonymised export needs LRS_PSEUDONYM_KEY on the server; or ask pseudonymize=false",
+                path="pseudonymize", error="parameter",
+            )
+        privacy = Privacy(key=settings.pseudonym_key.encode(), names="drop", free_text="drop")
+    else:
+        privacy = Privacy()
+    store: Store = request.app.state.store
+    activity = filters.get("activity")
+    query_params = {k: v for k, v in filters.items() if k != "activity"}
+    query = _query(query_params)
+
+    family = None
+    if activity is not None:
+        children: dict[str, set[str]] = {}
+        async for statement in _statements(store, query):
+            for up in _context_ids(statement):
+                children.setdefault(up, set()).add((statement.get("object") or {}).get("id"))
+        family, todo = {activity}, [activity]
+        while todo:
+            for child in children.get(todo.pop(), ()):
+                if child not in family:
+                    family.add(child)
+                    todo.append(child)
+
+    voided = await _voided(store, filters, family) if include_voided else []
+    kinds: dict[str, list[str]] = {}
+    async for statement in _statements(store, query):
+        if family is None or _in_family(statement, family):
+            _extension_kinds(statement, kinds)
+    for statement in voided:
+        _extension_kinds(statement, kinds)
+    fixed = STATEMENT_COLUMNS + ([VOIDED_COLUMN] if include_voided else [])
+    extensions = sorted(kinds)
+    renames = short_names(extensions, taken=[c[0] for c in fixed])
+    extensions.sort(key=lambda key: renames[key])
+    columns = [(c[0], c[1]) for c in fixed] + [(key, unify(kinds[key])) for key in extensions]
+
+    async def body() -> AsyncIterator[bytes]:
+        header = True
+        rows: list[dict[str, Any]] = []
+
+        def chunk(final: bool = False) -> bytes | None:
+            nonlocal header, rows
+            if not rows and not (final and header):
+                return None
+            text = typed_frame(rows, columns, renames).to_csv(index=False, header=header, date_format=CSV_DATE_FORMAT)
+            header, rows = False, []
+            return text.encode()
+
+        async for statement in _statements(store, query):
+            if family is not None and not _in_family(statement, family):
+                continue
+            row = flatten(statement, privacy)
+            if include_voided:
+                row["voided"] = False
+            rows.append(row)
+            if len(rows) >= PAGE and (out := chunk()):
+                yield out
+        for statement in voided:
+            rows.append({**flatten(statement, privacy), "voided": True})
+        if out := chunk(final=True):
+            yield out
+
+    return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": 'attachment; filename="statements.csv"'})
+
+
+def _query(params: dict[str, str]) -> StatementQuery:
+    query = parse_statement_params({**params, "ascending": "true", "limit": str(PAGE)}, max_limit=PAGE)
+    assert isinstance(query, StatementQuery)
+    return query
+
+
+async def _statements(store: Store, query: StatementQuery) -> AsyncIterator[dict[str, Any]]:
+    while True:
+        page, cursor = await store.query_statements(query)
+        for statement in page:
+            yield statement
+        if cursor is None:
+            return
+        query = replace(query, cursor=cursor)
+
+
+async def _voided(store: Store, filters: dict[str, str], family: set[str] | None) -> list[dict[str, Any]]:
+    out, seen = [], set()
+    async for voiding in _statements(store, _query({"verb": VOIDED_VERB})):
+        target = str((voiding.get("object") or {}).get("id", "")).lower()
+        if target and target not in seen:
+            seen.add(target)
+            statement = await store.get_statement(target, voided=True)
+            if statement is not None and _matches(statement, filters, family):
+                out.append(statement)
+    return out
+
+
+def _extension_kinds(statement: dict[str, Any], kinds: dict[str, list[str]]) -> None:
+    for prefix, where in ((RESULT_EXT, statement.get("result")), (CONTEXT_EXT, statement.get("context"))):
+        for iri, value in ((where or {}).get("extensions") or {}).items():
+            kind = infer([json.dumps(value) if isinstance(value, (dict, list)) else value])
+            found = kinds.setdefault(prefix + iri, [])
+            if kind not in found:
+                found.append(kind)
+
