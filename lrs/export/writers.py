@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-CHUNK = 20_000
+CHUNK = 5_000
 FORMATS = ("csv", "parquet")
 CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
