@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
-from lrs.export.tables import TABLES, SGTables
+from lrs.export.tables import EVENT_COLUMNS, TABLES, SGTables
 from lrs.export.writers import FORMATS, TableWriter, write_codebook
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.statements import VOIDED_VERB
@@ -131,7 +132,8 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
     columns = STATEMENT_COLUMNS + ([VOIDED_COLUMN] if options.include_voided else [])
     statements = TableWriter("statements", columns, parts, dynamic=True)
     sg_writers = {name: TableWriter(name, cols, parts) for name, cols in TABLES.items()}
-    sg = SGTables(options.privacy)
+    events = EventBuckets(parts)  # completable events wait on disk, not in memory
+    sg = SGTables(options.privacy, spill=events.add)
     try:
         for page in source.pages(params):
             for statement in page:
@@ -160,7 +162,8 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
                         row["voided"] = True
                         statements.add(row)
                         voided += 1
-        sg_writers["completables"].add_many(sg.attempts())
+        for bucket in events.sorted_buckets():
+            sg_writers["completables"].add_many(sg.attempts(bucket))
         progress.done()
 
         statements.flush()
@@ -187,6 +190,35 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
     }
     _readme(output, summary)
     return summary
+
+
+class EventBuckets:
+    """Completable events spilled to disk in ``BUCKETS`` files by (actor, registration, object), so that
+    building the attempts sorts one bucket at a time: memory stays flat however many events there are."""
+
+    BUCKETS = 16
+
+    def __init__(self, parts: Path) -> None:
+        self.writers = [TableWriter(f"events-{i:02d}", EVENT_COLUMNS, parts, chunk=2_000) for i in range(self.BUCKETS)]
+
+    def add(self, event: dict[str, Any]) -> None:
+        key = f"{event['actor_id']}\0{event['registration']}\0{event['object_id']}".encode()
+        self.writers[zlib.crc32(key) % self.BUCKETS].add(event)
+
+    def sorted_buckets(self) -> Iterator[list[dict[str, Any]]]:
+        import pyarrow.parquet as pq
+
+        for writer in self.writers:
+            writer.flush()
+            events = [row for part in writer.parts for row in pq.read_table(part).to_pylist()]
+            events.sort(key=lambda e: (
+                e["actor_id"] or "", e["registration"] or "", e["object_id"] or "", e["time"] or _EPOCH, e["seq"],
+            ))
+            yield events
+            writer.cleanup()
+
+
+_EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 
 def _readme(output: Path, summary: dict[str, Any]) -> None:

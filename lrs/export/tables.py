@@ -15,7 +15,8 @@ at the end.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import math
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from lrs.export.flatten import Privacy, duration_seconds
@@ -78,12 +79,30 @@ TABLES: dict[str, list[tuple[str, str, str, str]]] = {
 }
 
 
-class SGTables:
-    """Feed statements in any order with ``add``; rows of the streamed tables come back at once."""
+# A completable event, as kept (in memory or spilled to disk) until the attempts are built.
+EVENT_COLUMNS: list[tuple[str, str, str, str]] = [
+    ("actor_id", "string", "", ""), ("registration", "string", "", ""), ("object_id", "string", "", ""),
+    ("time", "datetime64[UTC]", "", ""), ("seq", "Int64", "", ""), ("role", "string", "", ""),
+    ("statement_id", "string", "", ""), ("activity_type", "string", "", ""), ("timestamp", "string", "", ""),
+    ("progress", "float64", "", ""), ("success", "boolean", "", ""), ("score_scaled", "float64", "", ""),
+    ("score_raw", "float64", "", ""), ("duration_s", "float64", "", ""),
+]
+EVENT_ORDER = ["actor_id", "registration", "object_id", "time", "seq"]
 
-    def __init__(self, privacy: Privacy) -> None:
+
+class SGTables:
+    """Feed statements with ``add``; rows of the streamed tables come back at once.
+
+    Completable events are kept in memory, or handed to ``spill`` (a row sink,
+    e.g. a ``TableWriter`` of ``EVENT_COLUMNS``) for exports too large for that;
+    ``attempts(events)`` then builds the attempts from them, sorted by
+    ``EVENT_ORDER``.
+    """
+
+    def __init__(self, privacy: Privacy, spill: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.privacy = privacy
-        self.events: dict[tuple[Any, ...], list[tuple[Any, ...]]] = defaultdict(list)
+        self.spill = spill
+        self.events: list[dict[str, Any]] = []
         self.seen = 0  # statements that fed an SG table
 
     def add(self, statement: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -106,14 +125,20 @@ class SGTables:
             progress = (result.get("extensions") or {}).get(PROGRESS)
             if not isinstance(progress, (int, float)) or isinstance(progress, bool):
                 progress = None
-            key = (common["actor_id"], common["registration"], common["object_id"])
             score = result.get("score") or {}
             duration = result.get("duration")
-            self.events[key].append((
-                timestamp or "", statement.get("stored") or "", role, statement.get("id"), common["activity_type"],
-                progress, result.get("success"), score.get("scaled"), score.get("raw"),
-                duration_seconds(duration) if isinstance(duration, str) else None,
-            ))
+            event = {
+                "actor_id": common["actor_id"], "registration": common["registration"],
+                "object_id": common["object_id"], "time": timestamp, "seq": self.seen, "role": role,
+                "statement_id": statement.get("id"), "activity_type": common["activity_type"],
+                "timestamp": timestamp, "progress": progress, "success": result.get("success"),
+                "score_scaled": score.get("scaled"), "score_raw": score.get("raw"),
+                "duration_s": duration_seconds(duration) if isinstance(duration, str) else None,
+            }
+            if self.spill is not None:
+                self.spill(event)
+            else:
+                self.events.append(event)
             if role == "progress":
                 return "progress", {"statement_id": statement.get("id"), **common, "timestamp": timestamp,
                                     "progress": progress}
@@ -131,45 +156,69 @@ class SGTables:
                                 "verb": ACCESS_VERBS[verb]}
         return None
 
-    def attempts(self) -> list[dict[str, Any]]:
-        rows = []
-        for (actor_id, registration, object_id), events in sorted(
-            self.events.items(), key=lambda kv: tuple("" if v is None else v for v in kv[0])
-        ):
-            events.sort(key=lambda e: (e[0], e[1]))
-            current: dict[str, Any] | None = None
-            number = 0
+    def attempts(self, events: Iterable[dict[str, Any]] | None = None) -> Iterable[dict[str, Any]]:
+        """The ``completables`` rows: a list from the events kept in memory, or an iterator over ``events``
+        (sorted by ``EVENT_ORDER``: spilled exports stream them)."""
+        if events is not None:
+            return attempts_from(events)
+        return list(attempts_from(sorted(self.events, key=lambda e: (
+            "" if e["actor_id"] is None else e["actor_id"], "" if e["registration"] is None else e["registration"],
+            "" if e["object_id"] is None else e["object_id"], _time(e["time"]), e["seq"],
+        ))))
 
-            def open_attempt(started: str | None, statement_id: str | None, activity_type: str | None) -> dict[str, Any]:
-                nonlocal number
-                number += 1
-                row = {
-                    "actor_id": actor_id, "registration": registration, "object_id": object_id,
-                    "activity_type": activity_type, "attempt": number, "started": started, "completed": None,
-                    "status": "open", "duration_s": None, "success": None, "score_scaled": None, "score_raw": None,
-                    "max_progress": None, "progress_events": 0, "initialized_id": statement_id, "completed_id": None,
-                }
-                rows.append(row)
-                return row
 
-            for timestamp, _, role, statement_id, activity_type, progress, success, scaled, raw, duration in events:
-                if role == "start":
-                    current = open_attempt(timestamp, statement_id, activity_type)
-                    continue
-                if current is None:
-                    current = open_attempt(None, None, activity_type)
-                if role == "progress":
-                    current["progress_events"] += 1
-                    if progress is not None:
-                        best = current["max_progress"]
-                        current["max_progress"] = progress if best is None else max(best, progress)
-                    continue
-                if duration is None and current["started"]:
-                    duration = _seconds_between(current["started"], timestamp)
-                current.update(completed=timestamp, status="completed", success=success, score_scaled=scaled,
-                               score_raw=raw, completed_id=statement_id, duration_s=duration)
-                current = None
-        return rows
+def _time(value: Any) -> Any:
+    parsed = parse_timestamp(value) if isinstance(value, str) else None
+    return parsed.timestamp() if parsed is not None else float("-inf")
+
+
+def attempts_from(events: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Attempts from completable events sorted by actor, registration, object, then time."""
+    current: dict[str, Any] | None = None
+    key: tuple[Any, ...] | None = None
+    number = 0
+    for e in events:
+        this = (e["actor_id"], e["registration"], e["object_id"])
+        if this != key:
+            if current is not None:
+                yield current
+            key, current, number = this, None, 0
+        role = e["role"]
+        if role == "start" or current is None:
+            if current is not None:
+                yield current
+            number += 1
+            current = {
+                "actor_id": e["actor_id"], "registration": e["registration"], "object_id": e["object_id"],
+                "activity_type": e["activity_type"], "attempt": number,
+                "started": e["timestamp"] if role == "start" else None, "completed": None, "status": "open",
+                "duration_s": None, "success": None, "score_scaled": None, "score_raw": None, "max_progress": None,
+                "progress_events": 0, "initialized_id": e["statement_id"] if role == "start" else None,
+                "completed_id": None,
+            }
+            if role == "start":
+                continue
+        if role == "progress":
+            current["progress_events"] += 1
+            progress = e["progress"]
+            if progress is not None and not _na(progress):
+                best = current["max_progress"]
+                current["max_progress"] = progress if best is None else max(best, progress)
+            continue
+        duration = e["duration_s"]
+        if (duration is None or _na(duration)) and current["started"]:
+            duration = _seconds_between(current["started"], e["timestamp"])
+        current.update(completed=e["timestamp"], status="completed", success=e["success"],
+                       score_scaled=e["score_scaled"], score_raw=e["score_raw"], completed_id=e["statement_id"],
+                       duration_s=duration)
+        yield current
+        current = None
+    if current is not None:
+        yield current
+
+
+def _na(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value) in ("<NA>", "NaT")
 
 
 def _seconds_between(start: str, end: str) -> float | None:

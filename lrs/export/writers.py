@@ -24,6 +24,26 @@ FORMATS = ("csv", "parquet")
 CSV_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+def _libc() -> Any:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to trim
+        return None
+
+
+_LIBC = _libc()
+
+
+def release_memory() -> None:
+    """Give memory freed by a chunk back to the system (pyarrow's pool, then glibc's heap), so that
+    a long export's footprint stays that of one chunk."""
+    pa.default_memory_pool().release_unused()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
+
+
 def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
@@ -67,8 +87,12 @@ def unify(dtypes: Iterable[str]) -> str:
 class TableWriter:
     """One table: ``columns`` are (name, dtype, description, source); ``dynamic`` columns are typed from their values."""
 
-    def __init__(self, name: str, columns: list[tuple[str, str, str, str]], parts: Path, *, dynamic: bool = False) -> None:
+    def __init__(
+        self, name: str, columns: list[tuple[str, str, str, str]], parts: Path, *, dynamic: bool = False,
+        chunk: int = CHUNK,
+    ) -> None:
         self.name = name
+        self.chunk = chunk
         self.columns = columns
         self.fixed = {c[0]: c[1] for c in columns}
         self.dynamic = dynamic
@@ -81,7 +105,7 @@ class TableWriter:
 
     def add(self, row: dict[str, Any]) -> None:
         self.buffer.append(row)
-        if len(self.buffer) >= CHUNK:
+        if len(self.buffer) >= self.chunk:
             self.flush()
 
     def add_many(self, rows: Iterable[dict[str, Any]]) -> None:
@@ -104,6 +128,8 @@ class TableWriter:
         self.parts.append(path)
         self.rows += len(self.buffer)
         self.buffer = []
+        del frame, out
+        release_memory()
 
     def finish(self, output: Path, fmt: str, renames: dict[str, str] | None = None) -> list[tuple[str, str, str, str]]:
         """Write ``<output>/<table>.<fmt>``; returns the codebook rows of its columns."""
@@ -122,6 +148,7 @@ class TableWriter:
             for frame in frames:
                 frame = pd.DataFrame({c: _cast(frame, c, types[c]) for c in order})
                 frame.columns = names
+                release_memory()
                 if fmt == "parquet":
                     table = pa.Table.from_pandas(frame, preserve_index=False)
                     if writer is None:
