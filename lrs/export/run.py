@@ -67,6 +67,11 @@ def descendants(source: Source, params: dict[str, str], activity: str) -> set[st
                 continue
             for up in _context_ids(statement):
                 children.setdefault(up, set()).add(obj.get("id"))
+    return subtree(children, activity)
+
+
+def subtree(children: dict[str, set[str]], activity: str) -> set[str]:
+    """``activity`` and every activity below it, given each activity's children."""
     family, todo = {activity}, [activity]
     while todo:
         for child in children.get(todo.pop(), ()):
@@ -87,9 +92,15 @@ def _context_ids(statement: dict[str, Any]) -> list[str]:
     return out
 
 
-def _in_family(statement: dict[str, Any], family: set[str]) -> bool:
-    obj = statement.get("object") or {}
-    return obj.get("id") in family or any(i in family for i in _context_ids(statement))
+def _in_family(statement: dict[str, Any], family: set[str], root: str | None = None) -> bool:
+    """Whether a statement sits in the activity's subtree: about the activity itself, under it through
+    context parent/grouping, or about one of its activities without context links. An activity that
+    several levels share (a keyboard key) counts only where its statement sits under the activity."""
+    object_id = (statement.get("object") or {}).get("id")
+    ups = _context_ids(statement)
+    if object_id == root or any(i in family for i in ups):
+        return True
+    return object_id in family and not ups
 
 
 def _matches(statement: dict[str, Any], filters: dict[str, str], family: set[str] | None) -> bool:
@@ -109,7 +120,7 @@ def _matches(statement: dict[str, Any], filters: dict[str, str], family: set[str
         obj = statement.get("object") or {}
         if wanted not in (ifi_key(statement.get("actor") or {}), ifi_key(obj) if isinstance(obj, dict) else None):
             return False
-    return family is None or _in_family(statement, family)
+    return family is None or _in_family(statement, family, filters.get("activity"))
 
 
 def export(source: Source, options: ExportOptions) -> dict[str, Any]:
@@ -127,7 +138,8 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
     started = time.perf_counter()
     progress = Progress(options.progress)
     family = descendants(source, params, activity) if activity else None
-    keep: Callable[[dict[str, Any]], bool] = (lambda s: _in_family(s, family)) if family is not None else (lambda s: True)
+    keep: Callable[[dict[str, Any]], bool] = (
+        (lambda s: _in_family(s, family, activity)) if family is not None else (lambda s: True))
 
     columns = STATEMENT_COLUMNS + ([VOIDED_COLUMN] if options.include_voided else [])
     statements = TableWriter("statements", columns, parts, dynamic=True)

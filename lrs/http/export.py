@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
-from lrs.export.run import FILTERS, _context_ids, _in_family, _matches
+from lrs.export.run import FILTERS, _context_ids, _in_family, _matches, subtree
 from lrs.export.writers import CSV_DATE_FORMAT, infer, typed_frame, unify
 from lrs.store.base import Store
 from lrs.xapi.errors import bad_request
@@ -60,17 +60,12 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
         async for statement in _statements(store, query):
             for up in _context_ids(statement):
                 children.setdefault(up, set()).add((statement.get("object") or {}).get("id"))
-        family, todo = {activity}, [activity]
-        while todo:
-            for child in children.get(todo.pop(), ()):
-                if child not in family:
-                    family.add(child)
-                    todo.append(child)
+        family = subtree(children, activity)
 
     voided = await _voided(store, filters, family) if include_voided else []
     kinds: dict[str, list[str]] = {}
     async for statement in _statements(store, query):
-        if family is None or _in_family(statement, family):
+        if family is None or _in_family(statement, family, activity):
             _extension_kinds(statement, kinds)
     for statement in voided:
         _extension_kinds(statement, kinds)
@@ -93,7 +88,7 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
             return text.encode()
 
         async for statement in _statements(store, query):
-            if family is not None and not _in_family(statement, family):
+            if family is not None and not _in_family(statement, family, activity):
                 continue
             row = flatten(statement, privacy)
             if include_voided:

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,7 @@ def seconds(duration: str) -> float:
 
 
 def utc(text: str) -> pd.Timestamp:
-    return pd.Timestamp(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc))
+    return pd.Timestamp(datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC))
 
 
 def verb_count(statements: list[dict[str, Any]], *names: str) -> int:
@@ -143,8 +143,12 @@ def family_ids(statements: list[dict[str, Any]], activity: str) -> set[str]:
             if child not in family:
                 family.add(child)
                 todo.append(child)
+    # In the subtree: the activity itself, anything whose context parent/grouping is in it, and an
+    # activity of the subtree sent without context links. An activity shared by several levels (a
+    # keyboard key) counts only where its own statement sits under the activity.
     return {s["id"] for s in statements
-            if s["object"].get("id") in family or any(i in family for i in context_ids(s))}
+            if s["object"].get("id") == activity or any(i in family for i in context_ids(s))
+            or (s["object"].get("id") in family and not context_ids(s))}
 
 
 # ---------------------------------------------------------------- the CLI and the server as real processes

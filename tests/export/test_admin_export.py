@@ -17,8 +17,8 @@ from tests.conftest import ADMIN
 from tests.export.helpers import (
     EXTENSION_COLUMNS,
     REQUIRED,
-    V,
     Job,
+    V,
     account,
     codebook,
     family_ids,
@@ -102,8 +102,8 @@ def test_include_voided_matches_the_cli(client, data, settings: Settings, tmp_pa
     api = parse(answer.text, types)
     assert_frame_equal(normalised(api), normalised(cli))
     rows = api.set_index("id")
-    assert rows.at[data["voided"]["id"], "voided"] == True  # noqa: E712
-    assert (rows.drop(index=data["voided"]["id"])["voided"] == False).all()  # noqa: E712
+    assert rows.at[data["voided"]["id"], "voided"] == True
+    assert (rows.drop(index=data["voided"]["id"])["voided"] == False).all()
     plain = parse(get_csv(client).text)
     assert data["voided"]["id"] not in set(plain["id"]) and "voided" not in plain.columns
 

@@ -30,11 +30,10 @@ from tests.export.helpers import (
     EXTENSION_COLUMNS,
     REQUIRED,
     TABLE_NAMES,
-    V,
     Job,
+    V,
     account,
     codebook,
-    context_ids,
     expected_attempts,
     family_ids,
     mentions_count,
@@ -549,10 +548,10 @@ def test_include_voided_adds_the_voided_statement(seeded: Seeded, exports: Expor
     assert list(frame.columns[:len(REQUIRED)]) == REQUIRED and "voided" in frame.columns
     assert isinstance(frame["voided"].dtype, pd.BooleanDtype)
     assert len(frame) == len(seeded.live) + 1
-    assert frame.at[seeded.voided["id"], "voided"] == True  # noqa: E712 - pandas boolean
+    assert frame.at[seeded.voided["id"], "voided"] == True
     assert frame.at[seeded.voided["id"], "verb_id"] == V["pressed"]
     assert frame.at[seeded.voided["id"], "registration"] == seeded.voided["context"]["registration"]
-    assert (frame.drop(index=seeded.voided["id"])["voided"] == False).all()  # noqa: E712
+    assert (frame.drop(index=seeded.voided["id"])["voided"] == False).all()
     assert seeded.voided["id"] not in _ids(exports["parquet"])
     book = codebook(exports["voided"])
     assert ((book["table"] == "statements") & (book["column"] == "voided") & (book["dtype"] == "boolean")).any()
