@@ -20,8 +20,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
-from lrs.export.run import FILTERS, _context_ids, _in_family, _matches, subtree
-from lrs.export.writers import CSV_DATE_FORMAT, infer, typed_frame, unify
+from lrs.export.filters import FILTERS, _context_ids, _in_family, _matches, subtree
 from lrs.store.base import Store
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery, check_names, parse_bool, parse_statement_params
@@ -32,6 +31,8 @@ PAGE = 500
 
 
 async def export_statements_csv(request: Request) -> StreamingResponse:
+    # pandas and pyarrow load on the first export, not with the server (they weigh ~130 MB)
+    from lrs.export.writers import CSV_DATE_FORMAT, typed_frame, unify
     params = request.query_params
     check_names(params.keys(), frozenset(FILTERS) | {"include_voided", "pseudonymize"})
     filters = {name: params[name] for name in FILTERS if name in params}
@@ -134,6 +135,7 @@ async def _voided(store: Store, filters: dict[str, str], family: set[str] | None
 
 
 def _extension_kinds(statement: dict[str, Any], kinds: dict[str, list[str]]) -> None:
+    from lrs.export.writers import infer
     for prefix, where in ((RESULT_EXT, statement.get("result")), (CONTEXT_EXT, statement.get("context"))):
         for iri, value in ((where or {}).get("extensions") or {}).items():
             kind = infer([json.dumps(value) if isinstance(value, (dict, list)) else value])

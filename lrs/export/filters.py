@@ -1,0 +1,85 @@
+"""Which statements an export takes: the filters, and an activity's subtree (pure; no pandas here,
+so that the server can use it without loading the table libraries)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, Protocol
+
+from lrs.xapi.agents import ifi_key
+from lrs.xapi.timestamps import normalise_bound
+
+FILTERS = ("since", "until", "activity", "verb", "registration", "agent")
+
+
+class Source(Protocol):
+    def pages(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]: ...
+
+    def voided(self, statement_id: str) -> dict[str, Any] | None: ...
+
+
+def descendants(source: Source, params: dict[str, str], activity: str) -> set[str]:
+    """``activity`` and every activity below it through context parent/grouping, from the statements' links."""
+    children: dict[str, set[str]] = {}
+    for page in source.pages(params):
+        for statement in page:
+            obj = statement.get("object") or {}
+            if obj.get("objectType", "Activity") != "Activity":
+                continue
+            for up in _context_ids(statement):
+                children.setdefault(up, set()).add(obj.get("id"))
+    return subtree(children, activity)
+
+
+def subtree(children: dict[str, set[str]], activity: str) -> set[str]:
+    """``activity`` and every activity below it, given each activity's children."""
+    family, todo = {activity}, [activity]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in family:
+                family.add(child)
+                todo.append(child)
+    return family
+
+
+def _context_ids(statement: dict[str, Any]) -> list[str]:
+    activities = (statement.get("context") or {}).get("contextActivities") or {}
+    out = []
+    for kind in ("parent", "grouping"):
+        value = activities.get(kind) or []
+        for a in [value] if isinstance(value, dict) else value:
+            if isinstance(a, dict) and a.get("id"):
+                out.append(a["id"])
+    return out
+
+
+def _in_family(statement: dict[str, Any], family: set[str], root: str | None = None) -> bool:
+    """Whether a statement sits in the activity's subtree: about the activity itself, under it through
+    context parent/grouping, or about one of its activities without context links. An activity that
+    several levels share (a keyboard key) counts only where its statement sits under the activity."""
+    object_id = (statement.get("object") or {}).get("id")
+    ups = _context_ids(statement)
+    if object_id == root or any(i in family for i in ups):
+        return True
+    return object_id in family and not ups
+
+
+def _matches(statement: dict[str, Any], filters: dict[str, str], family: set[str] | None) -> bool:
+    """The filters, in Python: for voided statements, which no LRS query returns."""
+    stored = statement.get("stored") or ""
+    if "since" in filters and not stored > (normalise_bound(filters["since"]) or ""):
+        return False
+    if "until" in filters and not stored <= (normalise_bound(filters["until"]) or ""):
+        return False
+    if "verb" in filters and (statement.get("verb") or {}).get("id") != filters["verb"]:
+        return False
+    registration = (statement.get("context") or {}).get("registration") or ""
+    if "registration" in filters and registration.lower() != filters["registration"].lower():
+        return False
+    if "agent" in filters:
+        wanted = ifi_key(json.loads(filters["agent"]))
+        obj = statement.get("object") or {}
+        if wanted not in (ifi_key(statement.get("actor") or {}), ifi_key(obj) if isinstance(obj, dict) else None):
+            return False
+    return family is None or _in_family(statement, family, filters.get("activity"))
