@@ -27,7 +27,7 @@ def descendants(source: Source, params: dict[str, str], activity: str) -> set[st
             obj = statement.get("object") or {}
             if obj.get("objectType", "Activity") != "Activity":
                 continue
-            for up in _context_ids(statement):
+            for up in context_ids(statement):
                 children.setdefault(up, set()).add(obj.get("id"))
     return subtree(children, activity)
 
@@ -43,7 +43,7 @@ def subtree(children: dict[str, set[str]], activity: str) -> set[str]:
     return family
 
 
-def _context_ids(statement: dict[str, Any]) -> list[str]:
+def context_ids(statement: dict[str, Any]) -> list[str]:
     activities = (statement.get("context") or {}).get("contextActivities") or {}
     out = []
     for kind in ("parent", "grouping"):
@@ -54,18 +54,18 @@ def _context_ids(statement: dict[str, Any]) -> list[str]:
     return out
 
 
-def _in_family(statement: dict[str, Any], family: set[str], root: str | None = None) -> bool:
+def in_subtree(statement: dict[str, Any], family: set[str], root: str | None = None) -> bool:
     """Whether a statement sits in the activity's subtree: about the activity itself, under it through
     context parent/grouping, or about one of its activities without context links. An activity that
     several levels share (a keyboard key) counts only where its statement sits under the activity."""
     object_id = (statement.get("object") or {}).get("id")
-    ups = _context_ids(statement)
+    ups = context_ids(statement)
     if object_id == root or any(i in family for i in ups):
         return True
     return object_id in family and not ups
 
 
-def _matches(statement: dict[str, Any], filters: dict[str, str], family: set[str] | None) -> bool:
+def matches_filters(statement: dict[str, Any], filters: dict[str, str], family: set[str] | None) -> bool:
     """The filters, in Python: for voided statements, which no LRS query returns."""
     stored = statement.get("stored") or ""
     if "since" in filters and not stored > (normalise_bound(filters["since"]) or ""):
@@ -82,4 +82,4 @@ def _matches(statement: dict[str, Any], filters: dict[str, str], family: set[str
         obj = statement.get("object") or {}
         if wanted not in (ifi_key(statement.get("actor") or {}), ifi_key(obj) if isinstance(obj, dict) else None):
             return False
-    return family is None or _in_family(statement, family, filters.get("activity"))
+    return family is None or in_subtree(statement, family, filters.get("activity"))

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
+from lrs.export.filters import FILTERS, Source, descendants, in_subtree, matches_filters
 from lrs.export.tables import EVENT_COLUMNS, TABLES, SGTables
-from lrs.export.filters import FILTERS, Source, _in_family, _matches, descendants
 from lrs.export.writers import FORMATS, TableWriter, write_codebook
 from lrs.xapi.statements import VOIDED_VERB
-
 
 
 @dataclass
@@ -64,7 +63,7 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
     progress = Progress(options.progress)
     family = descendants(source, params, activity) if activity else None
     keep: Callable[[dict[str, Any]], bool] = (
-        (lambda s: _in_family(s, family, activity)) if family is not None else (lambda s: True))
+        (lambda s: in_subtree(s, family, activity)) if family is not None else (lambda s: True))
 
     columns = STATEMENT_COLUMNS + ([VOIDED_COLUMN] if options.include_voided else [])
     statements = TableWriter("statements", columns, parts, dynamic=True)
@@ -94,7 +93,7 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
                         continue
                     seen.add(target)
                     statement = source.voided(target)
-                    if statement is not None and _matches(statement, options.filters, family):
+                    if statement is not None and matches_filters(statement, options.filters, family):
                         row = flatten(statement, options.privacy)
                         row["voided"] = True
                         statements.add(row)

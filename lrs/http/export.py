@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
-from lrs.export.filters import FILTERS, _context_ids, _in_family, _matches, subtree
+from lrs.export.filters import FILTERS, context_ids, in_subtree, matches_filters, subtree
 from lrs.store.base import Store
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery, check_names, parse_bool, parse_statement_params
@@ -59,14 +59,14 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
     if activity is not None:
         children: dict[str, set[str]] = {}
         async for statement in _statements(store, query):
-            for up in _context_ids(statement):
+            for up in context_ids(statement):
                 children.setdefault(up, set()).add((statement.get("object") or {}).get("id"))
         family = subtree(children, activity)
 
     voided = await _voided(store, filters, family) if include_voided else []
     kinds: dict[str, list[str]] = {}
     async for statement in _statements(store, query):
-        if family is None or _in_family(statement, family, activity):
+        if family is None or in_subtree(statement, family, activity):
             _extension_kinds(statement, kinds)
     for statement in voided:
         _extension_kinds(statement, kinds)
@@ -89,7 +89,7 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
             return text.encode()
 
         async for statement in _statements(store, query):
-            if family is not None and not _in_family(statement, family, activity):
+            if family is not None and not in_subtree(statement, family, activity):
                 continue
             row = flatten(statement, privacy)
             if include_voided:
@@ -129,7 +129,7 @@ async def _voided(store: Store, filters: dict[str, str], family: set[str] | None
         if target and target not in seen:
             seen.add(target)
             statement = await store.get_statement(target, voided=True)
-            if statement is not None and _matches(statement, filters, family):
+            if statement is not None and matches_filters(statement, filters, family):
                 out.append(statement)
     return out
 
