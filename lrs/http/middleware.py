@@ -32,7 +32,10 @@ FORM_HEADERS = {
     "authorization", "x-experience-api-version", "content-type", "content-length", "if-match", "if-none-match",
 }
 ALTERNATE_METHODS = {"GET", "HEAD", "PUT", "POST", "DELETE"}
-EXPOSED = "ETag, Last-Modified, Content-Type, X-Experience-API-Version, X-Experience-API-Consistent-Through"
+EXPOSED = (
+    "ETag, Last-Modified, Content-Type, X-Experience-API-Version, X-Experience-API-Consistent-Through,"
+    " X-LRS-Profile-Violations"
+)
 ALLOWED_HEADERS = "Authorization, Content-Type, X-Experience-API-Version, If-Match, If-None-Match, Accept-Language"
 
 

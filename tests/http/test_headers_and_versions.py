@@ -266,7 +266,8 @@ def test_responses_carry_access_control_allow_origin(client, statement):
 def test_browser_content_can_read_the_xapi_response_headers(client):
     response = client.get(STATEMENTS, headers={"Origin": ORIGIN})
     exposed = response.headers.get("access-control-expose-headers", "").lower()
-    for header in ("x-experience-api-version", "x-experience-api-consistent-through", "last-modified"):
+    for header in ("x-experience-api-version", "x-experience-api-consistent-through", "last-modified", "etag",
+                   "x-lrs-profile-violations"):
         assert header in exposed or exposed == "*", (header, exposed)
 
 
