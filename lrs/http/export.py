@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
@@ -21,7 +20,7 @@ from starlette.responses import StreamingResponse
 
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
 from lrs.export.filters import FILTERS, context_ids, in_subtree, matches_filters, subtree
-from lrs.store.base import Store
+from lrs.store.base import Store, iter_statements
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery, check_names, parse_bool, parse_statement_params
 from lrs.xapi.statements import VOIDED_VERB
@@ -58,14 +57,14 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
     family = None
     if activity is not None:
         children: dict[str, set[str]] = {}
-        async for statement in _statements(store, query):
+        async for statement in iter_statements(store, query):
             for up in context_ids(statement):
                 children.setdefault(up, set()).add((statement.get("object") or {}).get("id"))
         family = subtree(children, activity)
 
     voided = await _voided(store, filters, family) if include_voided else []
     kinds: dict[str, list[str]] = {}
-    async for statement in _statements(store, query):
+    async for statement in iter_statements(store, query):
         if family is None or in_subtree(statement, family, activity):
             _extension_kinds(statement, kinds)
     for statement in voided:
@@ -88,7 +87,7 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
             header, rows = False, []
             return text.encode()
 
-        async for statement in _statements(store, query):
+        async for statement in iter_statements(store, query):
             if family is not None and not in_subtree(statement, family, activity):
                 continue
             row = flatten(statement, privacy)
@@ -112,19 +111,9 @@ def _query(params: dict[str, str]) -> StatementQuery:
     return query
 
 
-async def _statements(store: Store, query: StatementQuery) -> AsyncIterator[dict[str, Any]]:
-    while True:
-        page, cursor = await store.query_statements(query)
-        for statement in page:
-            yield statement
-        if cursor is None:
-            return
-        query = replace(query, cursor=cursor)
-
-
 async def _voided(store: Store, filters: dict[str, str], family: set[str] | None) -> list[dict[str, Any]]:
     out, seen = [], set()
-    async for voiding in _statements(store, _query({"verb": VOIDED_VERB})):
+    async for voiding in iter_statements(store, _query({"verb": VOIDED_VERB})):
         target = str((voiding.get("object") or {}).get("id", "")).lower()
         if target and target not in seen:
             seen.add(target)

@@ -16,10 +16,10 @@ import orjson
 from lrs.store._sqlite_db import _in, _json
 from lrs.xapi import documents
 from lrs.xapi import keys as K
-from lrs.xapi.activities import merge_definition
+from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
-from lrs.xapi.errors import XAPIError, bad_request, unauthorized
-from lrs.xapi.statements import PreparedStatement, equivalent
+from lrs.xapi.errors import unauthorized
+from lrs.xapi.statements import PreparedStatement, check_voiding, not_stored
 
 
 def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
@@ -52,18 +52,7 @@ def insert(
             (_json(list(names)),),
         )
     batch = [PreparedStatement.from_row(row) for row in rows]
-    located = len(batch) > 1
-    existing = dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", [p.id for p in batch]))
-    new: list[PreparedStatement] = []
-    for index, prepared in enumerate(batch):
-        if prepared.id in existing:
-            if equivalent(orjson.loads(existing[prepared.id]), prepared):
-                continue
-            raise XAPIError(
-                409, f"a different statement with id {prepared.id} is already stored",
-                path=f"[{index}].id" if located else "id", error="conflict", statementId=prepared.id,
-            )
-        new.append(prepared)
+    new = not_stored(batch, dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", [p.id for p in batch])))
     if not new:
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
@@ -77,7 +66,7 @@ def insert(
     referrers = _in(conn, "SELECT voiding, ref FROM statements WHERE ref IN ({})", new_ids)
     targets = [p.ref for p in new if p.ref is not None]
     if targets or referrers:
-        _void(conn, new, located, batch, voided_by_earlier={ref for voiding, ref in referrers if voiding})
+        _void(conn, new, batch, voided_by_earlier={ref for voiding, ref in referrers if voiding})
         _propagate(conn, new_ids + targets)
     _save_definitions(conn, new, define)
     if violations:
@@ -91,7 +80,7 @@ def insert(
 
 
 def _void(
-    conn: sqlite3.Connection, new: list[PreparedStatement], located: bool, batch: Sequence[PreparedStatement],
+    conn: sqlite3.Connection, new: list[PreparedStatement], batch: Sequence[PreparedStatement],
     *, voided_by_earlier: set[str],
 ) -> None:
     """Voiding, whichever of the voiding statement and its target arrived first.
@@ -100,14 +89,8 @@ def _void(
     """
     voids = [p.voids for p in new if p.voids is not None]
     if voids:
-        voiding_targets = {r[0] for r in _in(conn, "SELECT id FROM statements WHERE voiding = 1 AND id IN ({})", voids)}
-        fresh = {id(p) for p in new}
-        for index, prepared in enumerate(batch):
-            if id(prepared) in fresh and prepared.voids in voiding_targets:
-                raise bad_request(
-                    f"statement {prepared.voids} is a voiding statement and cannot be voided",
-                    path=f"[{index}].object.id" if located else "object.id", error="voiding",
-                )
+        check_voiding(batch, new, {r[0] for r in _in(
+            conn, "SELECT id FROM statements WHERE voiding = 1 AND id IN ({})", voids)})
     # Every statement so targeted is voided, unless it is a voiding statement itself.
     targets = set(voids) | voided_by_earlier
     if targets:
@@ -140,24 +123,16 @@ def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
 
 
 def _save_definitions(conn: sqlite3.Connection, new: list[PreparedStatement], define: bool) -> None:
-    """Canonical Activity definitions: merged in with the define scope, else recorded only when unknown."""
-    definitions: dict[str, dict[str, Any]] = {}
-    for prepared in new:
-        for activity_id, definition in prepared.activities:
-            if activity_id not in definitions:
-                definitions[activity_id] = definition
-            elif define:
-                definitions[activity_id] = merge_definition(definitions[activity_id], definition)
+    """Canonical Activity definitions (``lrs.xapi.activities.definition_writes``)."""
+    definitions = batch_definitions((a for p in new for a in p.activities), define=define)
     if not definitions:
         return
-    known = dict(_in(conn, "SELECT id, definition FROM activities WHERE id IN ({})", list(definitions)))
-    inserts, updates = [], []
-    for activity_id, definition in definitions.items():
-        if activity_id not in known:
-            inserts.append((activity_id, _json(definition)))
-        elif define:
-            merged = merge_definition(orjson.loads(known[activity_id]), definition)
-            updates.append((orjson.dumps(merged), activity_id))
+    # Without define only which ones are known matters: their definitions are not even parsed.
+    known = {aid: orjson.loads(d) if define else {} for aid, d in _in(
+        conn, "SELECT id, definition FROM activities WHERE id IN ({})", list(definitions))}
+    added, merged = definition_writes(definitions, known, define=define)
+    inserts = [(aid, _json(d)) for aid, d in added.items()]
+    updates = [(orjson.dumps(d), aid) for aid, d in merged.items()]
     if inserts:
         conn.execute(
             "INSERT INTO activities(id, definition)"

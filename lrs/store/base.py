@@ -10,6 +10,7 @@ ordering and paging happen in the database, on the index keys of
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator
 from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 
 import orjson
@@ -128,15 +129,20 @@ class Store(Protocol):
         """Revoke at once; False when there is no such credential."""
 
 
-async def all_statements(store: Store, query: StatementQuery) -> list[dict[str, Any]]:
+async def iter_statements(store: Store, query: StatementQuery) -> AsyncIterator[dict[str, Any]]:
     """Every statement ``query`` matches, page after page (oldest first with ``ascending``)."""
-    out: list[dict[str, Any]] = []
     while True:
         page, cursor = await store.query_statements(query)
-        out.extend(page)
+        for statement in page:
+            yield statement
         if cursor is None:
-            return out
+            return
         query = replace(query, cursor=cursor)
+
+
+async def all_statements(store: Store, query: StatementQuery) -> list[dict[str, Any]]:
+    """``iter_statements`` as a list."""
+    return [statement async for statement in iter_statements(store, query)]
 
 
 def open_store(url: str, **options: Any) -> Store:

@@ -33,11 +33,11 @@ from lrs.store._names import NameCache
 from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi import documents
 from lrs.xapi import keys as K
-from lrs.xapi.activities import merge_definition
+from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import XAPIError, bad_request, unauthorized
 from lrs.xapi.query import StatementQuery
-from lrs.xapi.statements import PreparedStatement, equivalent
+from lrs.xapi.statements import PreparedStatement, check_voiding, not_stored
 
 DEFAULT_DATABASE = "lrs"
 RETRIES = 5  # document compare-and-swap attempts, transaction retries
@@ -141,38 +141,20 @@ class MongoStore:
             row = await self._c("credentials").find_one({"_id": credential}, {"revoked": 1}, session=session)
             if row is None or row.get("revoked"):
                 raise unauthorized("unknown or revoked credential")
-        located = len(batch) > 1
-        existing = {
+        new = not_stored(batch, {
             d["_id"]: d["data"]
             for d in await statements.find({"_id": {"$in": [p.id for p in batch]}}, {"data": 1}, session=session).to_list(None)
-        }
-        new: list[PreparedStatement] = []
-        for index, prepared in enumerate(batch):
-            if prepared.id in existing:
-                if equivalent(orjson.loads(existing[prepared.id]), prepared):
-                    continue
-                raise XAPIError(
-                    409, f"a different statement with id {prepared.id} is already stored",
-                    path=f"[{index}].id" if located else "id", error="conflict", statementId=prepared.id,
-                )
-            new.append(prepared)
+        })
         if not new:
             return []
         new_ids = [p.id for p in new]
         # Voiding, whichever of the voiding statement and its target arrived first.
         voids = [p.voids for p in new if p.voids is not None]
         if voids:
-            voiding = {p.id for p in new if p.is_voiding} | {
+            check_voiding(batch, new, {p.id for p in new if p.is_voiding} | {
                 d["_id"] for d in await statements.find(
                     {"_id": {"$in": voids}, "voiding": True}, {"_id": 1}, session=session).to_list(None)
-            }
-            fresh = {id(p) for p in new}
-            for index, prepared in enumerate(batch):
-                if id(prepared) in fresh and prepared.voids in voiding:
-                    raise bad_request(
-                        f"statement {prepared.voids} is a voiding statement and cannot be voided",
-                        path=f"[{index}].object.id" if located else "object.id", error="voiding",
-                    )
+            })
         referrers = await statements.find({"ref": {"$in": new_ids}}, {"voiding": 1, "ref": 1}, session=session).to_list(None)
         to_void = set(voids) | {r["ref"] for r in referrers if r.get("voiding")}
         await statements.insert_many([
@@ -215,31 +197,25 @@ class MongoStore:
                     targets.append(r["_id"])
 
     async def _save_definitions(self, new: list[PreparedStatement], define: bool, session: Any) -> None:
-        definitions: dict[str, dict[str, Any]] = {}
-        for prepared in new:
-            for activity_id, definition in prepared.activities:
-                if activity_id not in definitions:
-                    definitions[activity_id] = definition
-                elif define:
-                    definitions[activity_id] = merge_definition(definitions[activity_id], definition)
+        """Canonical Activity definitions (``lrs.xapi.activities.definition_writes``)."""
+        definitions = batch_definitions((a for p in new for a in p.activities), define=define)
         if not definitions:
             return
         activities = self._c("activities")
         known = {
-            d["_id"]: d["definition"]
+            d["_id"]: orjson.loads(d["definition"]) if define else {}
             for d in await activities.find({"_id": {"$in": list(definitions)}}, session=session).to_list(None)
         }
-        inserts = []
-        for activity_id, definition in definitions.items():
-            if activity_id not in known:
-                inserts.append({"_id": activity_id, "definition": orjson.dumps(definition).decode()})
-            elif define:
-                merged = merge_definition(orjson.loads(known[activity_id]), definition)
-                await activities.update_one(
-                    {"_id": activity_id}, {"$set": {"definition": orjson.dumps(merged).decode()}}, session=session
-                )
-        if inserts:
-            await activities.insert_many(inserts, ordered=True, session=session)
+        added, merged = definition_writes(definitions, known, define=define)
+        for activity_id, definition in merged.items():
+            await activities.update_one(
+                {"_id": activity_id}, {"$set": {"definition": orjson.dumps(definition).decode()}}, session=session
+            )
+        if added:
+            await activities.insert_many(
+                [{"_id": aid, "definition": orjson.dumps(d).decode()} for aid, d in added.items()],
+                ordered=True, session=session,
+            )
 
     async def _save_violations(
         self, batch: Sequence[PreparedStatement], ids: list[str], violations: Sequence[ViolationRow], session: Any

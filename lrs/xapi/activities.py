@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 LANGUAGE_MAPS = ("name", "description")
@@ -42,3 +43,24 @@ def _merge_components(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> l
             by_id[cid] = dict(component)
             order.append(cid)
     return [by_id[cid] for cid in order]
+
+
+def batch_definitions(activities: Iterable[tuple[str, dict[str, Any]]], *, define: bool) -> dict[str, dict[str, Any]]:
+    """One definition per activity id of a batch: the first seen, later ones merged in with ``define``."""
+    definitions: dict[str, dict[str, Any]] = {}
+    for activity_id, definition in activities:
+        if activity_id not in definitions:
+            definitions[activity_id] = definition
+        elif define:
+            definitions[activity_id] = merge_definition(definitions[activity_id], definition)
+    return definitions
+
+
+def definition_writes(
+    definitions: dict[str, dict[str, Any]], known: Mapping[str, dict[str, Any]], *, define: bool
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """What a store writes for a batch's definitions: (new activities, merged ones). Canonical
+    definitions are merged in with the define scope, else recorded only for unknown activities."""
+    inserts = {aid: d for aid, d in definitions.items() if aid not in known}
+    updates = {aid: merge_definition(known[aid], d) for aid, d in definitions.items() if aid in known} if define else {}
+    return inserts, updates

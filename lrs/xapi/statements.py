@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any, Iterator
 
 import orjson
 
 from lrs.xapi import keys as K
 from lrs.xapi.agents import ifi_key, member_keys
+from lrs.xapi.errors import XAPIError
 from lrs.xapi.timestamps import has_utc_zone, parse_timestamp, to_utc
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
@@ -243,3 +245,33 @@ def _normalise(value: Any, key: str | None = None) -> Any:
         moment = parse_timestamp(value)
         return moment.timestamp() if moment else value
     return value
+
+
+def not_stored(batch: Sequence[PreparedStatement], stored: Mapping[str, str]) -> list[PreparedStatement]:
+    """The statements of ``batch`` to store, given the JSON text of those whose ids are stored already.
+
+    An equivalent re-send is skipped; a different statement under a stored id is a 409 naming it.
+    """
+    located = len(batch) > 1
+    new: list[PreparedStatement] = []
+    for index, prepared in enumerate(batch):
+        if prepared.id in stored:
+            if equivalent(orjson.loads(stored[prepared.id]), prepared):
+                continue
+            raise XAPIError(
+                409, f"a different statement with id {prepared.id} is already stored",
+                path=f"[{index}].id" if located else "id", error="conflict", statementId=prepared.id,
+            )
+        new.append(prepared)
+    return new
+
+
+def check_voiding(batch: Sequence[PreparedStatement], new: list[PreparedStatement], voiding_ids: set[str]) -> None:
+    """400 when a new statement voids one of ``voiding_ids`` (voiding statements, stored or in the batch)."""
+    fresh = {id(p) for p in new}
+    for index, prepared in enumerate(batch):
+        if id(prepared) in fresh and prepared.voids in voiding_ids:
+            raise XAPIError(
+                400, f"statement {prepared.voids} is a voiding statement and cannot be voided",
+                path=f"[{index}].object.id" if len(batch) > 1 else "object.id", error="voiding",
+            )
