@@ -29,18 +29,17 @@ from typing import Any
 
 import orjson
 
+from lrs.store._mongo_documents import MongoDocuments
 from lrs.store._names import NameCache
 from lrs.store.base import Credential, ViolationRow, violation_dict
-from lrs.xapi import documents
 from lrs.xapi import keys as K
 from lrs.xapi.activities import batch_definitions, definition_writes
-from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import XAPIError, bad_request, unauthorized
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement, check_voiding, not_stored
 
 DEFAULT_DATABASE = "lrs"
-RETRIES = 5  # document compare-and-swap attempts, transaction retries
+RETRIES = 5  # transaction retries
 
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "statements": [
@@ -62,7 +61,7 @@ def _database_name(url: str) -> str:
     return name or DEFAULT_DATABASE
 
 
-class MongoStore:
+class MongoStore(MongoDocuments):
     """``client``: an already-made async client (tests); by default ``AsyncMongoClient(url)``."""
 
     def __init__(self, url: str, *, client: Any = None, **_ignored: Any) -> None:
@@ -299,80 +298,6 @@ class MongoStore:
     async def agent_names(self, ifi: str) -> list[str]:
         row = await self._c("agent_names").find_one({"_id": ifi})
         return list(row["names"]) if row else []
-
-    # -- documents
-
-    @staticmethod
-    def _key(scope: DocumentScope, doc_id: str) -> dict[str, str]:
-        return {
-            "resource": scope.resource, "activity_id": scope.activity_id, "agent": scope.agent,
-            "registration": scope.registration or "", "doc_id": doc_id,
-        }
-
-    @staticmethod
-    def _scope_filter(scope: DocumentScope, since: str | None) -> dict[str, Any]:
-        filt: dict[str, Any] = {"resource": scope.resource, "activity_id": scope.activity_id, "agent": scope.agent}
-        if scope.registration is not None:
-            filt["registration"] = scope.registration
-        if since is not None:
-            filt["updated"] = {"$gt": since}
-        return filt
-
-    @staticmethod
-    def _document(row: dict[str, Any] | None) -> Document | None:
-        if row is None:
-            return None
-        return Document(bytes(row["contents"]), row["content_type"], row["updated"], row["etag"])
-
-    async def get_document(self, scope: DocumentScope, doc_id: str) -> Document | None:
-        return self._document(await self._c("documents").find_one(self._key(scope, doc_id)))
-
-    async def document_ids(self, scope: DocumentScope, *, since: str | None = None) -> list[tuple[str, str]]:
-        rows = await self._c("documents").find(self._scope_filter(scope, since), {"doc_id": 1, "updated": 1}).to_list(None)
-        latest: dict[str, str] = {}
-        for r in rows:
-            if r["doc_id"] not in latest or r["updated"] > latest[r["doc_id"]]:
-                latest[r["doc_id"]] = r["updated"]
-        return sorted(latest.items())
-
-    async def save_document(
-        self, scope: DocumentScope, doc_id: str, document: Document, *, merge: bool, condition: Precondition
-    ) -> None:
-        from pymongo.errors import DuplicateKeyError
-
-        collection, key = self._c("documents"), self._key(scope, doc_id)
-        for _ in range(RETRIES):  # compare-and-swap on the ETag read: the check and the write are one step
-            current = self._document(await collection.find_one(key))
-            stored = documents.write(current, document, merge=merge, condition=condition)
-            fields = {
-                **key, "content_type": stored.content_type, "contents": stored.contents, "etag": stored.etag,
-                "updated": stored.updated,
-            }
-            if current is None:
-                try:
-                    await collection.insert_one(fields)
-                    return
-                except DuplicateKeyError:
-                    continue
-            result = await collection.replace_one({**key, "etag": current.etag, "updated": current.updated}, fields)
-            if result.matched_count:
-                return
-        raise XAPIError(409, "the document kept changing while this request was applied; try again", error="conflict")
-
-    async def delete_document(self, scope: DocumentScope, doc_id: str, *, condition: Precondition) -> None:
-        collection, key = self._c("documents"), self._key(scope, doc_id)
-        for _ in range(RETRIES):
-            current = self._document(await collection.find_one(key))
-            condition.check(current)
-            if current is None:
-                return
-            result = await collection.delete_one({**key, "etag": current.etag, "updated": current.updated})
-            if result.deleted_count:
-                return
-        raise XAPIError(409, "the document kept changing while this request was applied; try again", error="conflict")
-
-    async def delete_documents(self, scope: DocumentScope, *, since: str | None = None) -> None:
-        await self._c("documents").delete_many(self._scope_filter(scope, since))
 
     # -- credentials
 

@@ -1,0 +1,98 @@
+"""The MongoDB store's documents (State, Activity Profile, Agent Profile): a part of ``MongoStore``.
+
+One document per (resource, activity, agent, registration, id), unique-indexed;
+contents kept as bytes with their Content-Type. Writes are a compare-and-swap
+on the ETag read, so the concurrency check and the change are one step even
+with several LRS processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lrs.xapi import documents
+from lrs.xapi.documents import Document, DocumentScope, Precondition
+from lrs.xapi.errors import XAPIError
+
+RETRIES = 5  # compare-and-swap attempts
+
+
+class MongoDocuments:
+    """Mixed into ``MongoStore``, which provides ``_c(collection name)``."""
+
+    def _c(self, name: str) -> Any:  # pragma: no cover - provided by MongoStore
+        raise NotImplementedError
+
+    # -- documents
+
+    @staticmethod
+    def _key(scope: DocumentScope, doc_id: str) -> dict[str, str]:
+        return {
+            "resource": scope.resource, "activity_id": scope.activity_id, "agent": scope.agent,
+            "registration": scope.registration or "", "doc_id": doc_id,
+        }
+
+    @staticmethod
+    def _scope_filter(scope: DocumentScope, since: str | None) -> dict[str, Any]:
+        filt: dict[str, Any] = {"resource": scope.resource, "activity_id": scope.activity_id, "agent": scope.agent}
+        if scope.registration is not None:
+            filt["registration"] = scope.registration
+        if since is not None:
+            filt["updated"] = {"$gt": since}
+        return filt
+
+    @staticmethod
+    def _document(row: dict[str, Any] | None) -> Document | None:
+        if row is None:
+            return None
+        return Document(bytes(row["contents"]), row["content_type"], row["updated"], row["etag"])
+
+    async def get_document(self, scope: DocumentScope, doc_id: str) -> Document | None:
+        return self._document(await self._c("documents").find_one(self._key(scope, doc_id)))
+
+    async def document_ids(self, scope: DocumentScope, *, since: str | None = None) -> list[tuple[str, str]]:
+        rows = await self._c("documents").find(self._scope_filter(scope, since), {"doc_id": 1, "updated": 1}).to_list(None)
+        latest: dict[str, str] = {}
+        for r in rows:
+            if r["doc_id"] not in latest or r["updated"] > latest[r["doc_id"]]:
+                latest[r["doc_id"]] = r["updated"]
+        return sorted(latest.items())
+
+    async def save_document(
+        self, scope: DocumentScope, doc_id: str, document: Document, *, merge: bool, condition: Precondition
+    ) -> None:
+        from pymongo.errors import DuplicateKeyError
+
+        collection, key = self._c("documents"), self._key(scope, doc_id)
+        for _ in range(RETRIES):  # compare-and-swap on the ETag read: the check and the write are one step
+            current = self._document(await collection.find_one(key))
+            stored = documents.write(current, document, merge=merge, condition=condition)
+            fields = {
+                **key, "content_type": stored.content_type, "contents": stored.contents, "etag": stored.etag,
+                "updated": stored.updated,
+            }
+            if current is None:
+                try:
+                    await collection.insert_one(fields)
+                    return
+                except DuplicateKeyError:
+                    continue
+            result = await collection.replace_one({**key, "etag": current.etag, "updated": current.updated}, fields)
+            if result.matched_count:
+                return
+        raise XAPIError(409, "the document kept changing while this request was applied; try again", error="conflict")
+
+    async def delete_document(self, scope: DocumentScope, doc_id: str, *, condition: Precondition) -> None:
+        collection, key = self._c("documents"), self._key(scope, doc_id)
+        for _ in range(RETRIES):
+            current = self._document(await collection.find_one(key))
+            condition.check(current)
+            if current is None:
+                return
+            result = await collection.delete_one({**key, "etag": current.etag, "updated": current.updated})
+            if result.deleted_count:
+                return
+        raise XAPIError(409, "the document kept changing while this request was applied; try again", error="conflict")
+
+    async def delete_documents(self, scope: DocumentScope, *, since: str | None = None) -> None:
+        await self._c("documents").delete_many(self._scope_filter(scope, since))
