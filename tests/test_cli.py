@@ -142,3 +142,19 @@ def test_lrs_serve_serves_the_api_with_an_sqlite_file_in_the_working_directory(t
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_serve_tunes_the_garbage_collector_for_batches() -> None:
+    import gc
+
+    from lrs import cli
+
+    before = gc.get_threshold()
+    try:
+        cli._tune_gc()
+        assert gc.get_threshold() == cli.GC_THRESHOLDS
+        assert gc.get_threshold()[0] >= 10_000  # not a young collection every few statements
+        assert gc.get_freeze_count() > 0  # the imported modules are out of the collector's walks
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

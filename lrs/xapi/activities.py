@@ -49,18 +49,26 @@ def batch_definitions(activities: Iterable[tuple[str, dict[str, Any]]], *, defin
     """One definition per activity id of a batch: the first seen, later ones merged in with ``define``."""
     definitions: dict[str, dict[str, Any]] = {}
     for activity_id, definition in activities:
-        if activity_id not in definitions:
+        current = definitions.get(activity_id)
+        if current is None:
             definitions[activity_id] = definition
-        elif define:
-            definitions[activity_id] = merge_definition(definitions[activity_id], definition)
+        elif define and definition != current:  # a game repeats the same definition: nothing to merge
+            definitions[activity_id] = merge_definition(current, definition)
     return definitions
 
 
 def definition_writes(
     definitions: dict[str, dict[str, Any]], known: Mapping[str, dict[str, Any]], *, define: bool
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    """What a store writes for a batch's definitions: (new activities, merged ones). Canonical
-    definitions are merged in with the define scope, else recorded only for unknown activities."""
+    """What a store writes for a batch's definitions: (new activities, changed ones). Canonical
+    definitions are merged in with the define scope, else recorded only for unknown activities;
+    a merge that changes nothing is not written."""
     inserts = {aid: d for aid, d in definitions.items() if aid not in known}
-    updates = {aid: merge_definition(known[aid], d) for aid, d in definitions.items() if aid in known} if define else {}
+    updates: dict[str, dict[str, Any]] = {}
+    if define:
+        for aid, definition in definitions.items():
+            if aid in known and definition != known[aid]:
+                merged = merge_definition(known[aid], definition)
+                if merged != known[aid]:
+                    updates[aid] = merged
     return inserts, updates

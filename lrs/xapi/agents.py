@@ -7,6 +7,7 @@ the stores index and compare.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator
 
 import orjson
@@ -24,8 +25,17 @@ def ifi_key(agent: dict[str, Any]) -> str | None:
         return "openid:" + agent["openid"]
     account = agent.get("account")
     if isinstance(account, dict):
-        return "account:" + orjson.dumps([account.get("homePage"), account.get("name")]).decode()
+        home_page, name = account.get("homePage"), account.get("name")
+        if type(home_page) is str and type(name) is str:
+            return _account_key(home_page, name)
+        return "account:" + orjson.dumps([home_page, name]).decode()
     return None
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _account_key(home_page: str, name: str) -> str:
+    """A player's account key, computed once for the many statements that carry it."""
+    return "account:" + orjson.dumps([home_page, name]).decode()
 
 
 def member_keys(actor: dict[str, Any]) -> Iterator[str]:

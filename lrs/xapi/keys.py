@@ -8,25 +8,33 @@ multikey array), so the matching rules live here once.
 
 from __future__ import annotations
 
+AGENT = "a|"
+RELATED_AGENT = "ra|"
+ACTIVITY = "o|"
+RELATED_ACTIVITY = "ro|"
+VERB = "v|"
+REGISTRATION = "r|"
+AUTHORITY = "au|"
+
 
 def agent(ifi: str, *, related: bool = False) -> str:
-    return ("ra|" if related else "a|") + ifi
+    return (RELATED_AGENT if related else AGENT) + ifi
 
 
 def activity(activity_id: str, *, related: bool = False) -> str:
-    return ("ro|" if related else "o|") + activity_id
+    return (RELATED_ACTIVITY if related else ACTIVITY) + activity_id
 
 
 def verb(verb_id: str) -> str:
-    return "v|" + verb_id
+    return VERB + verb_id
 
 
 def registration(value: str) -> str:
-    return "r|" + value.lower()
+    return REGISTRATION + value.lower()
 
 
 def authority(ifi: str) -> str:
-    return "au|" + ifi
+    return AUTHORITY + ifi
 
 
 def inheritable(key: str) -> bool:
@@ -34,4 +42,4 @@ def inheritable(key: str) -> bool:
 
     Every filter except the permission filter on authority follows StatementRefs.
     """
-    return not key.startswith("au|")
+    return not key.startswith(AUTHORITY)

@@ -24,6 +24,7 @@ first problem. The format helpers (``is_iri``, ``is_uuid``, ``is_language_tag``,
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from typing import Any
@@ -98,8 +99,11 @@ def is_uuid(s: object) -> bool:
 
 def is_language_tag(s: object) -> bool:
     """An RFC 5646 language tag, checked on the sequence of its subtags."""
-    if not isinstance(s, str):
-        return False
+    return isinstance(s, str) and _language_tag(s)
+
+
+@functools.lru_cache(maxsize=1024)  # a game uses a few tags, on every statement
+def _language_tag(s: str) -> bool:
     if _LANG_SIMPLE.match(s):
         return True
     m = _LANG_TAG.match(s)

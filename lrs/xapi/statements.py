@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
@@ -52,7 +52,7 @@ class PreparedStatement:
         """What a store's writer needs, as a tuple of plain values (cheap to pickle to a writer process)."""
         return (
             self.id, self.stored, self.verb, self.ref, self.voids, self.keys_json, self.data,
-            orjson.dumps(self.activities).decode() if self.activities else "", self.sent_timestamp,
+            self.activities, self.sent_timestamp,
         )
 
     @classmethod
@@ -60,7 +60,7 @@ class PreparedStatement:
         sid, stored, verb, ref, voids, keys_json, data, activities, sent_timestamp = row
         return cls(
             id=sid, stored=stored, statement=None, keys=frozenset(), verb=verb, ref=ref, voids=voids,
-            activities=[tuple(a) for a in orjson.loads(activities)] if activities else [],
+            activities=activities,
             sent_timestamp=sent_timestamp, data=data, keys_json=keys_json,
         )
 
@@ -92,115 +92,112 @@ def prepare(
         statement["timestamp"] = stored
     elif api_version.startswith("2.") and not has_utc_zone(statement["timestamp"]):
         statement["timestamp"] = to_utc(statement["timestamp"])
-    _arrays_in_context(statement)
     obj = statement["object"]
-    if obj.get("objectType") == "SubStatement":
-        _arrays_in_context(obj)
     verb = statement["verb"]["id"]
     ref = obj["id"].lower() if obj.get("objectType") == "StatementRef" else None
-    keys = frozenset(index_keys(statement))
+    keys: set[str] = set()
+    activities: list[tuple[str, dict[str, Any]]] = []
+    _walk(statement, keys, activities)
     return PreparedStatement(
         id=statement["id"].lower(),
         stored=stored,
         statement=statement,
-        keys=keys,
+        keys=frozenset(keys),
         verb=verb,
         ref=ref,
         voids=ref if verb == VOIDED_VERB else None,
-        activities=list(_activities(statement)),
+        activities=activities,
         sent_timestamp=sent_timestamp,
         data=orjson.dumps(statement).decode(),
         keys_json=orjson.dumps(sorted(keys)).decode(),
     )
 
 
-def _arrays_in_context(statement: dict[str, Any]) -> None:
-    context_activities = (statement.get("context") or {}).get("contextActivities")
-    if isinstance(context_activities, dict):
-        for kind, value in context_activities.items():
-            if isinstance(value, dict):
-                context_activities[kind] = [value]
+# -- index keys and activities -----------------------------------------------------------
 
-
-# -- index keys --------------------------------------------------------------------------
-
-def index_keys(statement: dict[str, Any]) -> Iterator[str]:
+def index_keys(statement: dict[str, Any]) -> set[str]:
     """The statement's own index keys (StatementRef targets add theirs in the store)."""
-    yield K.verb(statement["verb"]["id"])
+    keys: set[str] = set()
+    _walk(statement, keys, [])
+    return keys
+
+
+def _walk(statement: dict[str, Any], keys: set[str], activities: list[tuple[str, dict[str, Any]]]) -> None:
+    """One pass over a statement: its index keys into ``keys``, every Activity carrying a
+    definition into ``activities`` (in statement order), and every ``contextActivities``
+    value written as an array (in the statement and in its SubStatement).
+    """
+    add = keys.add
+    add(K.VERB + statement["verb"]["id"])
     for ifi in member_keys(statement["actor"]):
-        yield K.agent(ifi)
-        yield K.agent(ifi, related=True)
+        add(K.AGENT + ifi)
+        add(K.RELATED_AGENT + ifi)
     obj = statement["object"]
     kind = obj.get("objectType", "Activity")
     if kind == "Activity":
-        yield K.activity(obj["id"])
-        yield K.activity(obj["id"], related=True)
+        add(K.ACTIVITY + obj["id"])
+        add(K.RELATED_ACTIVITY + obj["id"])
+        if "definition" in obj:
+            activities.append((obj["id"], obj["definition"]))
     elif kind in ("Agent", "Group"):
         for ifi in member_keys(obj):
-            yield K.agent(ifi)
-            yield K.agent(ifi, related=True)
-    elif kind == "SubStatement":
-        yield from _related_keys(obj)
-    context = statement.get("context") or {}
-    if "registration" in context:
-        yield K.registration(context["registration"])
-    yield from _context_related_keys(context)
+            add(K.AGENT + ifi)
+            add(K.RELATED_AGENT + ifi)
+    context = statement.get("context")
+    if context:
+        if "registration" in context:
+            add(K.REGISTRATION + context["registration"].lower())
+        _context(context, add, activities)
+    if kind == "SubStatement":
+        _substatement(obj, add, activities)
     authority = statement.get("authority")
     if isinstance(authority, dict):
         for ifi in member_keys(authority):
-            yield K.agent(ifi, related=True)
+            add(K.RELATED_AGENT + ifi)
         own = ifi_key(authority)
         if own is not None:
-            yield K.authority(own)
+            add(K.AUTHORITY + own)
 
 
-def _related_keys(sub: dict[str, Any]) -> Iterator[str]:
+def _substatement(sub: dict[str, Any], add: Any, activities: list[tuple[str, dict[str, Any]]]) -> None:
     """A SubStatement's agents and activities, as related keys."""
     for ifi in member_keys(sub["actor"]):
-        yield K.agent(ifi, related=True)
+        add(K.RELATED_AGENT + ifi)
     obj = sub["object"]
     kind = obj.get("objectType", "Activity")
     if kind == "Activity":
-        yield K.activity(obj["id"], related=True)
+        add(K.RELATED_ACTIVITY + obj["id"])
+        if "definition" in obj:
+            activities.append((obj["id"], obj["definition"]))
     elif kind in ("Agent", "Group"):
         for ifi in member_keys(obj):
-            yield K.agent(ifi, related=True)
-    yield from _context_related_keys(sub.get("context") or {})
+            add(K.RELATED_AGENT + ifi)
+    context = sub.get("context")
+    if context:
+        _context(context, add, activities)
 
 
-def _context_related_keys(context: dict[str, Any]) -> Iterator[str]:
+def _context(context: dict[str, Any], add: Any, activities: list[tuple[str, dict[str, Any]]]) -> None:
     for role in ("instructor", "team"):
         if isinstance(context.get(role), dict):
             for ifi in member_keys(context[role]):
-                yield K.agent(ifi, related=True)
+                add(K.RELATED_AGENT + ifi)
     for entry in context.get("contextAgents") or ():
         for ifi in member_keys(entry.get("agent") or {}):
-            yield K.agent(ifi, related=True)
+            add(K.RELATED_AGENT + ifi)
     for entry in context.get("contextGroups") or ():
         for ifi in member_keys(entry.get("group") or {}):
-            yield K.agent(ifi, related=True)
-    for activity in _context_activities(context):
-        yield K.activity(activity["id"], related=True)
-
-
-def _context_activities(context: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    for value in (context.get("contextActivities") or {}).values():
-        for activity in value if isinstance(value, list) else [value]:
-            if isinstance(activity, dict) and "id" in activity:
-                yield activity
-
-
-def _activities(statement: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Every Activity in the statement (or its SubStatement) that carries a definition."""
-    yield from _defined(statement)
-    if statement["object"].get("objectType") == "SubStatement":
-        yield from _defined(statement["object"])
-
-
-def _defined(part: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    for activity in [part["object"], *_context_activities(part.get("context") or {})]:
-        if activity.get("objectType", "Activity") == "Activity" and "definition" in activity:
-            yield activity["id"], activity["definition"]
+            add(K.RELATED_AGENT + ifi)
+    context_activities = context.get("contextActivities")
+    if isinstance(context_activities, dict):
+        for kind, value in context_activities.items():
+            if isinstance(value, dict):
+                value = context_activities[kind] = [value]
+            for activity in value:
+                if isinstance(activity, dict) and "id" in activity:
+                    add(K.RELATED_ACTIVITY + activity["id"])
+                    if "definition" in activity and activity.get("objectType", "Activity") == "Activity":
+                        activities.append((activity["id"], activity["definition"]))
 
 
 # -- equivalence ----------------------------------------------------------------------
