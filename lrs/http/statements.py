@@ -22,7 +22,7 @@ from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.query import SingleQuery, check_param_names, encode_more, parse_statement_params
 from lrs.xapi.statements import PreparedStatement, prepare
 from lrs.xapi.timestamps import format_stored, http_date, now, stored_sequence
-from lrs.xapi.validate import is_uuid, validate_statement
+from lrs.xapi.validate import batch_matches_schema, is_uuid, validate_statement
 
 MULTIPART = "multipart/mixed"
 YIELD_EVERY = 20  # statements validated between two turns of the event loop
@@ -70,9 +70,10 @@ async def post_statements(request: Request) -> Response:
     if not isinstance(batch, list):
         raise bad_request("POST /statements takes a Statement object or an array of them", path="", error="validation")
     version = _version(request)
+    schema_checked = not single and batch_matches_schema(batch, version)
     seen: dict[str, int] = {}
     for index, statement in enumerate(batch):
-        validate_statement(statement, version, path="" if single else f"[{index}]")
+        validate_statement(statement, version, path="" if single else f"[{index}]", schema_checked=schema_checked)
         _attachments_by_url(statement, "" if single else f"[{index}].")
         if "id" in statement:
             sid = statement["id"].lower()

@@ -75,6 +75,7 @@ _DURATION_WEEKS = re.compile(r"P[0-9]+(?:[.,][0-9]+)?W\Z")
 VOIDED = "http://adlnet.gov/expapi/verbs/voided"
 IFI_KEYS = ("mbox", "mbox_sha1sum", "openid", "account")
 COMPONENT_LISTS = ("choices", "scale", "source", "target", "steps")
+_INTERACTION_ONLY = frozenset((*COMPONENT_LISTS, "correctResponsesPattern"))
 _LISTS_FOR_TYPE = {
     "choice": ("choices",),
     "sequencing": ("choices",),
@@ -262,6 +263,8 @@ def check_activity(activity: dict[str, Any], path: str) -> None:
         if key in definition:
             check_language_map(definition[key], _at(path, key))
     interaction_type = definition.get("interactionType")
+    if interaction_type is None and _INTERACTION_ONLY.isdisjoint(definition):
+        return  # the usual definition: no interaction properties
     lists = [k for k in COMPONENT_LISTS if k in definition]
     if interaction_type is None:
         if "correctResponsesPattern" in definition:  # XAPI-00064

@@ -37,7 +37,7 @@ import lrs
 from lrs.xapi.errors import XAPIError, invalid
 from lrs.xapi.rules import IFI_KEYS, check_actor, check_statement, is_iri, is_language_tag, is_uuid
 
-__all__ = ["validate_statement", "validate_agent", "is_iri", "is_uuid", "is_language_tag"]
+__all__ = ["validate_statement", "batch_matches_schema", "validate_agent", "is_iri", "is_uuid", "is_language_tag"]
 
 _SCHEMA_FILES = {"1.0.3": "statement-1.0.3.schema.json", "2.0": "statement-2.0.schema.json"}
 _VERSION_HINTS = {"1.0.3": "1.0 or 1.0.x", "2.0": "1.0.x or 2.0.x"}
@@ -62,14 +62,15 @@ _FORMAT_MESSAGES = {
 # --- public API -----------------------------------------------------------------
 
 
-def validate_statement(statement: object, version: str, *, path: str = "") -> None:
+def validate_statement(statement: object, version: str, *, path: str = "", schema_checked: bool = False) -> None:
     """Raise ``XAPIError`` (400) at the first way ``statement`` breaks the xAPI rules.
 
     ``version`` is the request's API version ("1.0.3" or "2.0.0"), which chooses
     the schema (2.0 adds contextAgents/contextGroups and statement version 2.0.x).
+    ``schema_checked``: ``batch_matches_schema`` already accepted the batch holding it.
     """
     key = _schema_key(version)
-    if not _fast_validator(key).is_valid(statement):
+    if not schema_checked and not _fast_validator(key).is_valid(statement):
         # The compiled (Rust) validator only says yes or no; fastjsonschema, on the
         # same schema, says where and why.
         try:
@@ -77,6 +78,13 @@ def validate_statement(statement: object, version: str, *, path: str = "") -> No
         except fastjsonschema.JsonSchemaValueException as exc:
             raise _translate(exc, statement, path, key, subject="a statement") from None
     check_statement(statement, path)  # type: ignore[arg-type]  # a dict, by the schema
+
+
+def batch_matches_schema(statements: list[object], version: str) -> bool:
+    """Whether every statement of a batch matches the statement schema, in one call of the
+    compiled validator (cheaper per statement than one call each). When it says no,
+    validate each statement to learn which one fails, where and why."""
+    return _fast_batch_validator(_schema_key(version)).is_valid(statements)
 
 
 def validate_agent(agent: object, *, path: str = "agent", allow_group: bool = True) -> None:
@@ -129,6 +137,15 @@ def load_schema(key: str) -> dict[str, Any]:
 def _fast_validator(key: str) -> Any:
     """jsonschema-rs on the same schema: about 2 µs per statement instead of about 13."""
     return jsonschema_rs.validator_for(load_schema(key))
+
+
+@functools.cache
+def _fast_batch_validator(key: str) -> Any:
+    """jsonschema-rs on an array of statements, each under the same schema."""
+    schema = load_schema(key)
+    statement = {k: v for k, v in schema.items() if k not in ("$schema", "definitions")}
+    batch = {"$schema": schema["$schema"], "definitions": schema["definitions"], "type": "array", "items": statement}
+    return jsonschema_rs.validator_for(batch)
 
 
 @functools.cache  # module-level state: an immutable cache of compiled validators

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pytest
 
 from lrs.xapi.errors import XAPIError
-from lrs.xapi.validate import validate_agent, validate_statement
+from lrs.xapi.validate import batch_matches_schema, validate_agent, validate_statement
 from tests.xapi import spec_examples as spec
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -398,6 +398,23 @@ def test_every_1_0_3_failure_also_fails_under_2_0() -> None:
         if version == "1.0.3" and name not in allowed_in_2_0:
             err = failure(statement, "2.0.0")
             assert (err.path, err.extra.get("rule")) == (path, rule), name
+
+
+def test_the_batch_schema_check_agrees_with_the_statement_schema_check() -> None:
+    """POST /statements checks a batch's schema in one call, then only the rules per statement:
+    a batch holding any statement the schema refuses must be refused by that one call."""
+    from lrs.xapi.validate import _fast_validator, _schema_key
+
+    valid = make()
+    refused_by_schema = 0
+    for name, (statement, version, _, _) in INVALID.items():
+        one = _fast_validator(_schema_key(version)).is_valid(statement)
+        assert batch_matches_schema([valid, statement, valid], version) == one, name
+        refused_by_schema += not one
+    assert refused_by_schema > 50  # the corpus exercises the schema, not only the rules
+    assert batch_matches_schema([valid] * 3, "1.0.3") and batch_matches_schema([valid], "2.0.0")
+    assert not batch_matches_schema([valid, 1, "x"], "1.0.3")
+    assert not batch_matches_schema({"not": "a list"}, "1.0.3")
 
 
 def test_batch_path_prefix() -> None:
