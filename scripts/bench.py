@@ -862,11 +862,41 @@ def fmt_int(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def host_reference(model: "TrafficModel", repeats: int = 5) -> float:
+    """How fast this host runs Python now, before the server starts: the best of ``repeats``
+    timings of a fixed workload (stdlib-parse 2,000 statements and walk every value in Python).
+
+    The same code's figures move with the host (a VM's share of its cores changes from day to
+    day); comparing this number says whether two runs had the same kind of host.
+    """
+    import json
+
+    rng = model._rand.__self__  # leave the traffic the phases send as it would have been
+    state = rng.getstate()
+    bodies = [model.body(100) for _ in range(20)]
+    rng.setstate(state)
+
+    def walk(value: Any) -> int:
+        if isinstance(value, dict):
+            return sum(walk(v) for v in value.values()) + len(value)
+        if isinstance(value, list):
+            return sum(walk(v) for v in value)
+        return 1
+
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for body in bodies:
+            walk(json.loads(body))
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
 def print_report(res: dict[str, Any]) -> None:
     out = []
     w = out.append
     w("")
-    w(f"LRS benchmark  {res['started']}  ({res['machine']})")
+    w(f"LRS benchmark  {res['started']}  ({res['machine']}; host reference {res['host_reference_ms']:.1f} ms)")
     w(f"server: {res['server']['command']}")
     w(f"        workers: {res['server']['workers']}, journal: {res['server']['journal']},"
       f" synchronous: server default, stored statements at the end: {res['stored_statements']:,}"
@@ -1109,6 +1139,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log(f"building the traffic model ({TEMPLATES:,} statement templates, {PLAYERS:,} players) ...")
         model = TrafficModel()
+        res["host_reference_ms"] = host_reference(model)
+        log(f"host reference: {res['host_reference_ms']:.1f} ms (a fixed pure-Python workload; lower is a faster host)")
         log(f"starting the server on {HOST}:{port}, database {database} ...")
         server.start()
         server.wait_ready()

@@ -3,7 +3,7 @@
 ``parse_statement_params`` turns the request's parameters into either a
 single-statement lookup (``SingleQuery``) or a ``StatementQuery``; the stores
 turn a ``StatementQuery`` into an indexed database query through its
-``index_keys()`` (see ``lrs.xapi.statements.index_keys`` for the same keys
+``index_keys()`` (see ``lrs.xapi.statements.prepare`` for the same keys
 on the writing side).
 """
 

@@ -115,13 +115,6 @@ def prepare(
 
 # -- index keys and activities -----------------------------------------------------------
 
-def index_keys(statement: dict[str, Any]) -> set[str]:
-    """The statement's own index keys (StatementRef targets add theirs in the store)."""
-    keys: set[str] = set()
-    _walk(statement, keys, [])
-    return keys
-
-
 def _walk(statement: dict[str, Any], keys: set[str], activities: list[tuple[str, dict[str, Any]]]) -> None:
     """One pass over a statement: its index keys into ``keys``, every Activity carrying a
     definition into ``activities`` (in statement order), and every ``contextActivities``

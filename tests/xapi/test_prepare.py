@@ -2,7 +2,7 @@
 
 from lrs.xapi import keys as K
 from lrs.xapi.agents import ifi_key
-from lrs.xapi.statements import index_keys, prepare
+from lrs.xapi.statements import prepare
 
 PLAYER = {"objectType": "Agent", "account": {"homePage": "https://example.org/players", "name": "p1"}}
 TEACHER = {"mbox": "mailto:teacher@example.org"}
@@ -37,7 +37,6 @@ def test_keys_activities_and_context_arrays_of_a_statement() -> None:
     assert K.registration(REG) == "r|" + REG.lower()
     assert p.activities == [(LEVEL["id"], LEVEL["definition"]), (GAME["id"], GAME["definition"])]
     assert p.statement["context"]["contextActivities"]["parent"] == [GAME]  # a single object becomes an array
-    assert p.keys == index_keys(p.statement)
 
 
 def test_a_substatement_adds_related_keys_and_its_definitions_only() -> None:
