@@ -139,7 +139,7 @@ def _walk(statement: dict[str, Any], keys: set[str], activities: list[tuple[str,
     context = statement.get("context")
     if context:
         if "registration" in context:
-            add(K.REGISTRATION + context["registration"].lower())
+            add(K.registration(context["registration"]))
         _context(context, add, activities)
     if kind == "SubStatement":
         _substatement(obj, add, activities)
