@@ -104,7 +104,9 @@ class GroupCommitter:
                         results.append((False, exc))
         except Exception as exc:  # noqa: BLE001 - the transaction failed: nothing was stored
             results = [(False, exc)] * len(jobs)
-        self.indexer.notify()
+        self.indexer.notify(sum(
+            len(value) for (name, _), (ok, value) in zip(jobs, results) if ok and name == "insert"
+        ))
         return results
 
     def close(self) -> None:
@@ -120,6 +122,8 @@ class Indexer(threading.Thread):
 
     It indexes when ``INDEX_BATCH`` statements wait, or when no commit has come
     for ``INDEX_IDLE`` seconds; reads that find it behind catch it up themselves.
+    While commits keep coming it asks the database how far behind it is only once
+    its writer has stored ``INDEX_BATCH`` more statements, not after every commit.
     Indexers of several processes take turns on ``<database>.keys.lock``.
     """
 
@@ -129,8 +133,12 @@ class Indexer(threading.Thread):
         self._synchronous = synchronous
         self._wake = threading.Event()
         self._stopping = False
+        self._written = 0  # statements the writer stored (only the writer thread adds)
+        self._checked = 0  # ... when the indexer last looked at the database
 
-    def notify(self) -> None:
+    def notify(self, statements: int = 0) -> None:
+        """A commit, which stored ``statements`` new statements."""
+        self._written += statements
         self._wake.set()
 
     def close(self) -> None:
@@ -144,6 +152,9 @@ class Indexer(threading.Thread):
             while not self._stopping:
                 woken = self._wake.wait(INDEX_IDLE)
                 self._wake.clear()
+                if woken and not self._stopping and self._written - self._checked < INDEX_BATCH:
+                    continue  # busy, with too little new to be worth a look
+                self._checked = self._written
                 try:
                     lag = db.index_lag(conn, statements="m", keys="main")
                     if lag > 0 and (not woken or self._stopping or lag >= INDEX_BATCH):
