@@ -1,0 +1,31 @@
+"""The LRS's own timestamps: stored values in a fixed-width UTC form."""
+
+from datetime import datetime, timedelta, timezone
+
+from lrs.xapi.timestamps import format_stored, stored_sequence
+
+MOMENT = datetime(2026, 11, 27, 1, 28, 25, 123456, tzinfo=timezone.utc)
+
+
+def test_stored_is_fixed_width_utc_with_microseconds_and_z() -> None:
+    assert format_stored(MOMENT) == "2026-11-27T01:28:25.123456Z"
+    assert format_stored(MOMENT.replace(microsecond=0)) == "2026-11-27T01:28:25.000000Z"
+    assert format_stored(datetime(999, 1, 2, tzinfo=timezone.utc)) == "0999-01-02T00:00:00.000000Z"
+
+
+def test_another_offset_is_converted_to_utc() -> None:
+    assert format_stored(MOMENT.astimezone(timezone(timedelta(hours=-5)))) == "2026-11-27T01:28:25.123456Z"
+    assert format_stored(MOMENT.astimezone(timezone(timedelta(hours=9, minutes=30)))) == "2026-11-27T01:28:25.123456Z"
+
+
+def test_a_batch_gets_consecutive_microseconds_in_order() -> None:
+    assert stored_sequence(MOMENT, 1) == ["2026-11-27T01:28:25.123456Z"]
+    assert stored_sequence(MOMENT, 3) == [
+        "2026-11-27T01:28:25.123456Z", "2026-11-27T01:28:25.123457Z", "2026-11-27T01:28:25.123458Z",
+    ]
+    end_of_second = MOMENT.replace(microsecond=999_999)
+    assert stored_sequence(end_of_second, 2) == ["2026-11-27T01:28:25.999999Z", "2026-11-27T01:28:26.000000Z"]
+    local = MOMENT.astimezone(timezone(timedelta(hours=2)))
+    assert stored_sequence(local, 2) == stored_sequence(MOMENT, 2)
+    values = stored_sequence(MOMENT, 500)
+    assert values == sorted(values) and len(set(values)) == 500
