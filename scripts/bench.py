@@ -556,6 +556,7 @@ class PhaseResult:
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     built_on_the_fly: int = 0
+    repeats: list[float] = field(default_factory=list)  # with --repeat: st/s of every run of the phase
 
     @property
     def rate(self) -> float:
@@ -580,6 +581,7 @@ class PhaseResult:
             "client_cpu_utilisation": round(self.client_cpu / self.seconds, 3) if self.seconds else None,
             "rss_mb": {"before": mb(self.rss_before), "after": mb(self.rss_after), "peak": mb(self.rss_peak)},
             "stored_in_phase": self.stored, "errors": self.errors, "error_samples": self.error_samples,
+            "repeats_statements_per_s": self.repeats or [round(self.rate, 1)],
         }
 
 
@@ -918,6 +920,10 @@ def print_report(res: dict[str, Any]) -> None:
               f"{fmt_int(p['statements_per_s']):>9}{lat['p50']:>9.1f}{lat['p95']:>9.1f}"
               f"{p['server_cpu_ms_per_1000_statements']:>9.0f}{(srv or 0) * 100:>8.0f}%{(cli or 0) * 100:>7.0f}%"
               f"{p['rss_mb']['before']:>8.0f}/{p['rss_mb']['peak']:<7.0f}")
+        for name in ("single", "batch"):
+            runs = res["phases"].get(name, {}).get("repeats_statements_per_s", [])
+            if len(runs) > 1:
+                w(f"({name}: the median of {len(runs)} runs; all: {', '.join(f'{r:,.0f}' for r in runs)} st/s)")
         if "seed" in res["phases"]:
             s = res["phases"]["seed"]
             w(f"(seed: {s['statements']:,} statements in {s['seconds']:.1f} s; the single and batch rows count only"
@@ -1022,6 +1028,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                "use --phases query to only query it. A database that has no .bench.json note is used as is.")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds counted per POST phase (default 15)")
     parser.add_argument("--warmup", type=float, default=3.0, help="uncounted seconds before each POST phase (default 3)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the single and batch phases N times each and report the median run (default 1)")
     parser.add_argument("--seed-count", type=int, default=TARGET_SEED,
                         help="statements stored before the query phase (default 1,000,000)")
     parser.add_argument("--seed-batch", type=int, default=500, help="statements per seeding POST (default 500)")
@@ -1061,11 +1069,22 @@ async def run(args: argparse.Namespace, server: Server, sampler: RSSSampler, mod
         if name in args.phases:
             log(f"{name}: {conns} connections, {per} statement(s) per POST, {args.warmup:g} s warm-up"
                 f" + {args.duration:g} s ...")
-            phases[name] = p = await bench.post_phase(name, conns, per)
-            stored += p.stored
-            log(f"  {p.rate:,.0f} st/s, p95 {pct(sorted(p.latencies), .95) * 1e3:.1f} ms,"
-                f" server CPU {p.cpu_ms_per_1000:,.0f} ms/1k st, RSS peak {mb(p.rss_peak):.0f} MB"
-                + (f", {p.built_on_the_fly:,} requests built during the run" if p.built_on_the_fly else ""))
+            runs: list[PhaseResult] = []
+            for _ in range(args.repeat):
+                runs.append(p := await bench.post_phase(name, conns, per))
+                stored += p.stored
+                log(f"  {p.rate:,.0f} st/s, p95 {pct(sorted(p.latencies), .95) * 1e3:.1f} ms,"
+                    f" server CPU {p.cpu_ms_per_1000:,.0f} ms/1k st, RSS peak {mb(p.rss_peak):.0f} MB"
+                    + (f", {p.built_on_the_fly:,} requests built during the run" if p.built_on_the_fly else ""))
+                if p.errors:
+                    break
+            # With --repeat, the run of median throughput stands for the phase; all rates are kept.
+            phases[name] = p = sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
+            p.repeats = [round(r.rate, 1) for r in runs]
+            p.errors = sum(r.errors for r in runs)
+            if len(runs) > 1:
+                log(f"  {name}: median of {len(runs)} runs: {p.rate:,.0f} st/s"
+                    f" (all: {', '.join(f'{r:,.0f}' for r in p.repeats)})")
             if p.errors:
                 break
     if "seed" in args.phases and not any(p.errors for p in phases.values()):
