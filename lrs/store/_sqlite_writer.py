@@ -273,7 +273,6 @@ class ProcessWriter:
         self._process: subprocess.Popen | None = None
         self._stream: asyncio.StreamWriter | None = None
         self._receiver: asyncio.Task | None = None
-        self._outgoing: list[bytes] = []  # jobs of this turn of the event loop, sent together
 
     async def open(self) -> None:
         ours, theirs = socket.socketpair()
@@ -296,15 +295,9 @@ class ProcessWriter:
         future = asyncio.get_running_loop().create_future()
         self._pending[request] = future
         payload = pickle.dumps((name, args), protocol=pickle.HIGHEST_PROTOCOL)
-        if not self._outgoing:  # the first job of this turn: send them all at its end, in one write
-            asyncio.get_running_loop().call_soon(self._send)
-        self._outgoing += (FRAME.pack(len(payload), request), payload)
+        self._stream.write(FRAME.pack(len(payload), request) + payload)
+        await self._stream.drain()
         return await future
-
-    def _send(self) -> None:
-        data, self._outgoing = b"".join(self._outgoing), []
-        if self._stream is not None:
-            self._stream.write(data)
 
     async def _receive(self, reader: asyncio.StreamReader) -> None:
         try:
