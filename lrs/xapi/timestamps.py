@@ -82,8 +82,6 @@ def stored_sequence(start: datetime, count: int) -> list[str]:
     """``count`` stored values one microsecond apart from ``start`` (a batch keeps its order)."""
     if start.tzinfo is not timezone.utc:
         start = start.astimezone(timezone.utc)
-    if count == 1:
-        return [format_stored(start)]
     if start.microsecond + count > 999_999:
         return [format_stored(start + timedelta(microseconds=i)) for i in range(count)]
     prefix = start.isoformat(timespec="microseconds")[:20]  # up to the seconds' "."
