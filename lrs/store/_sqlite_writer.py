@@ -7,10 +7,9 @@ disturb its neighbours. Beside it, an ``Indexer`` thread moves statement keys
 into the key index file in bulk, and a checkpoint thread keeps the WAL short.
 
 ``ThreadWriter`` runs in the server process (simple; used by tests and tools).
-``ProcessWriter`` runs the same loop in a child process with its own GIL, so
-that validating requests (the event loop) and writing SQLite (the writer) use
-two cores instead of taking turns on one; jobs and results travel as pickles
-over a socket pair.
+``_sqlite_process.ProcessWriter`` runs the same ``GroupCommitter`` in a child
+process with its own GIL, so that validating requests and writing SQLite use
+two cores instead of taking turns on one.
 
 Writers of several server processes (``lrs serve --workers N``) queue on a
 file lock: SQLite's own busy handler sleeps and retries (1, 2, 5, 10 ms ...),
@@ -22,24 +21,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import itertools
 import logging
 import os
-import pickle
 import queue
-import select
-import signal
-import socket
 import sqlite3
-import struct
-import subprocess
-import sys
 import threading
 from typing import Any, Iterator
 
 from lrs.store import _sqlite_db as db
 from lrs.store._sqlite_write import JOBS
-from lrs.xapi.errors import XAPIError
 
 log = logging.getLogger("lrs.store.sqlite")
 
@@ -48,7 +38,6 @@ INDEX_BATCH = 20000  # statements waiting for the key index before the writer in
 INDEX_IDLE = 0.05  # seconds without writes after which waiting statements are indexed
 CHECKPOINT_EVERY = 0.5  # seconds between WAL checkpoints
 AUTOCHECKPOINT_PAGES = 16384  # SQLite checkpoints in the commit only past this (64 MiB of 4 KiB pages)
-FRAME = struct.Struct("!IQ")  # payload length, request id
 
 
 class GroupCommitter:
@@ -260,147 +249,3 @@ def _resolve(future: asyncio.Future, ok: bool, value: Any) -> None:
         future.set_result(value)
     else:
         future.set_exception(value)
-
-
-# -- in a process ------------------------------------------------------------------------
-
-class ProcessWriter:
-    def __init__(self, path: str, *, synchronous: str) -> None:
-        self._path = path
-        self._synchronous = synchronous
-        self._ids = itertools.count(1)
-        self._pending: dict[int, asyncio.Future] = {}
-        self._process: subprocess.Popen | None = None
-        self._stream: asyncio.StreamWriter | None = None
-        self._receiver: asyncio.Task | None = None
-
-    async def open(self) -> None:
-        ours, theirs = socket.socketpair()
-        # A plain child interpreter (not multiprocessing: no resource-tracker process,
-        # nothing pickled at start); the socket is handed over as an inherited descriptor.
-        self._process = await asyncio.to_thread(
-            subprocess.Popen,
-            [sys.executable, "-c", "from lrs.store._sqlite_writer import process_entry; process_entry()",
-             self._path, self._synchronous, str(theirs.fileno())],
-            pass_fds=[theirs.fileno()],
-        )
-        theirs.close()
-        reader, self._stream = await asyncio.open_connection(sock=ours, limit=1 << 24)
-        self._receiver = asyncio.create_task(self._receive(reader))
-
-    async def submit(self, name: str, *args: Any) -> Any:
-        if self._stream is None or self._receiver is None or self._receiver.done():
-            raise RuntimeError("the SQLite writer process is not running")
-        request = next(self._ids)
-        future = asyncio.get_running_loop().create_future()
-        self._pending[request] = future
-        payload = pickle.dumps((name, args), protocol=pickle.HIGHEST_PROTOCOL)
-        self._stream.write(FRAME.pack(len(payload), request) + payload)
-        await self._stream.drain()
-        return await future
-
-    async def _receive(self, reader: asyncio.StreamReader) -> None:
-        try:
-            while True:
-                size, request = FRAME.unpack(await reader.readexactly(FRAME.size))
-                ok, value = pickle.loads(await reader.readexactly(size))
-                future = self._pending.pop(request, None)
-                if future is not None and not future.cancelled():
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(_error(value))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            for future in self._pending.values():
-                if not future.done():
-                    future.set_exception(RuntimeError("the SQLite writer process stopped"))
-            self._pending.clear()
-
-    async def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()  # end of input: the writer finishes, indexes, and exits
-            with contextlib.suppress(ConnectionError):
-                await self._stream.wait_closed()
-        if self._process is not None:
-            try:
-                await asyncio.to_thread(self._process.wait, 30)
-            except subprocess.TimeoutExpired:
-                self._process.terminate()
-        if self._receiver is not None:
-            await self._receiver
-
-
-def _portable(exc: BaseException) -> tuple:
-    """An exception as plain data (XAPIError's constructor does not survive pickling)."""
-    if isinstance(exc, XAPIError):
-        return ("xapi", exc.status, exc.message, exc.error, exc.path, exc.headers, exc.extra)
-    return ("error", f"{type(exc).__name__}: {exc}")
-
-
-def _error(value: tuple) -> BaseException:
-    if value[0] == "xapi":
-        _, status, message, error, path, headers, extra = value
-        return XAPIError(status, message, error=error, path=path, headers=headers, **extra)
-    return RuntimeError(f"SQLite writer: {value[1]}")
-
-
-def process_entry() -> None:
-    """The writer process's entry point: ``<path> <synchronous> <socket fd>`` on the command line.
-
-    Ctrl-C and SIGTERM are for the server: it finishes its requests, then closes
-    the socket, and the writer stops at that end of input (also if the server dies).
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    path, synchronous, fd = sys.argv[1:4]
-    _process_main(path, synchronous, socket.socket(fileno=int(fd)))
-
-
-def _process_main(path: str, synchronous: str, sock: socket.socket) -> None:
-    """The writer process: read framed jobs, group-commit them, answer, index when idle."""
-    committer = GroupCommitter(path, synchronous=synchronous)
-    buffer = bytearray()
-    open_ = True
-
-    def frames() -> list[tuple[int, tuple]]:
-        found = []
-        while len(buffer) >= FRAME.size:
-            size, request = FRAME.unpack_from(buffer)
-            if len(buffer) < FRAME.size + size:
-                break
-            found.append((request, pickle.loads(buffer[FRAME.size:FRAME.size + size])))
-            del buffer[:FRAME.size + size]
-        return found
-
-    def receive(timeout: float | None) -> bool:
-        nonlocal open_
-        ready, _, _ = select.select([sock], [], [], timeout)
-        if not ready:
-            return False
-        data = sock.recv(1 << 20)
-        if not data:
-            open_ = False
-        buffer.extend(data)
-        return True
-
-    try:
-        while open_:
-            jobs = frames()
-            if not jobs:
-                receive(None)
-                continue
-            while open_ and len(jobs) < MAX_GROUP and receive(0):  # take whatever else has arrived
-                jobs += frames()
-            results = committer.commit([job for _, job in jobs])
-            reply = bytearray()
-            for (request, _), (ok, value) in zip(jobs, results):
-                payload = pickle.dumps((ok, value if ok else _portable(value)), protocol=pickle.HIGHEST_PROTOCOL)
-                reply += FRAME.pack(len(payload), request) + payload
-            sock.sendall(reply)
-    except (BrokenPipeError, ConnectionError):
-        pass
-    finally:
-        committer.close()
-        sock.close()

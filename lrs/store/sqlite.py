@@ -34,7 +34,8 @@ import orjson
 from lrs.store import _sqlite_db as db
 from lrs.store._names import NameCache
 from lrs.store._sqlite_write import document_key, read_document, scope_where
-from lrs.store._sqlite_writer import ProcessWriter, ThreadWriter, index_now
+from lrs.store._sqlite_process import ProcessWriter
+from lrs.store._sqlite_writer import ThreadWriter, index_now
 from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import bad_request
@@ -46,7 +47,7 @@ WRITERS = {"thread": ThreadWriter, "process": ProcessWriter}
 
 
 class SQLiteStore:
-    """``writer``: ``"thread"`` (default) or ``"process"`` (a child process, for servers: see ``_sqlite_writer``)."""
+    """``writer``: ``"thread"`` (default) or ``"process"`` (a child process, for servers: see ``_sqlite_process``)."""
 
     def __init__(
         self, path: str, *, synchronous: str = "FULL", readers: int = 4, writer: str = "thread",
