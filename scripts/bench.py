@@ -76,6 +76,8 @@ TARGET_BATCH = 15_000  # statements/s
 TARGET_GET_P95_MS = 20.0
 TARGET_RSS_MB = 300.0
 TARGET_SEED = 1_000_000
+BASELINE_SINGLE = 3_400  # the issue's bare Starlette endpoint on the machine the targets were set for
+BASELINE_BATCH = 21_000
 # page 100 "costs no more than page 1" if it is within 20 % or 0.5 ms of it: at ~1 ms a page, the
 # medians move by a few tenths of a millisecond from run to run; OFFSET-style paging costs far more
 PAGING_TOLERANCE = 1.20
@@ -88,8 +90,10 @@ PREGEN_BYTES = 192 * 1024 * 1024  # pre-built request bytes per phase at most; b
 class Server:
     """``python -m lrs serve`` in its own process group; RSS and CPU of its process tree."""
 
-    def __init__(self, port: int, database: Path, workers: int | None, log_path: Path) -> None:
+    def __init__(self, port: int, database: Path, workers: int | None, log_path: Path,
+                 *, baseline: bool = False) -> None:
         self.port = port
+        self.baseline = baseline
         self.database = database
         self.workers = workers
         self.log_path = log_path
@@ -99,6 +103,9 @@ class Server:
     def start(self) -> None:
         cmd = [sys.executable, "-m", "lrs", "serve", "--host", HOST, "--port", str(self.port),
                "--database", f"sqlite:///{self.database}"]
+        if self.baseline:  # the issue's bare Starlette endpoint, served the way lrs serve serves the LRS
+            cmd = [sys.executable, "-m", "uvicorn", "bench_baseline:app", "--app-dir", str(Path(__file__).parent),
+                   "--host", HOST, "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
         if self.workers is not None:
             cmd += ["--workers", str(self.workers)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}  # the defaults, honestly
@@ -966,6 +973,15 @@ def headline(res: dict[str, Any]) -> list[dict[str, str]]:
                      "verdict": "n/a" if ok is None else ("PASS" if ok else "FAIL")})
 
     ph = res["phases"]
+    if res.get("baseline"):  # not the LRS: the host's rating against the issue's reference machine
+        for name, label, reference in (("single", "bare endpoint, single POST, 16 clients", BASELINE_SINGLE),
+                                       ("batch", "bare endpoint, 100-statement POSTs, 4 clients", BASELINE_BATCH)):
+            if name in ph:
+                v = ph[name]["statements_per_s"]
+                row(label, f"{fmt_int(v)} st/s", f"(issue's machine: ~{reference:,}; this host"
+                    f" {v / reference:.2f}×)", None)
+                rows[-1]["verdict"] = ""
+        return rows
     if "single" in ph:
         v = ph["single"]["statements_per_s"]
         row("single POST, 16 clients", f"{fmt_int(v)} st/s", f"(target ≥ {TARGET_SINGLE:,})", v >= TARGET_SINGLE)
@@ -1046,11 +1062,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", nargs="?", const="-", metavar="FILE",
                         help="also write the results as JSON to FILE (or to standard output)")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 when a target is missed")
+    parser.add_argument("--baseline", action="store_true",
+                        help="serve the issue's reference instead of the LRS (scripts/bench_baseline.py: a bare"
+                             " Starlette endpoint that parses the body and answers ids) to rate this host;"
+                             " single and batch phases only")
     args = parser.parse_args(argv)
     args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
     unknown = set(args.phases) - {"single", "batch", "seed", "query"}
     if unknown:
         parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")
+    if args.baseline:
+        args.phases = [p for p in args.phases if p in ("single", "batch")]
     if args.duration <= 0 or args.warmup < 0 or args.seed_batch < 1 or args.seed_connections < 1:
         parser.error("--duration must be > 0, --warmup ≥ 0, --seed-batch and --seed-connections ≥ 1")
     if args.pages < 2 or args.walks < 1 or args.queries < 1:
@@ -1141,13 +1163,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         database = tmpdir / "bench.sqlite3"
     port = args.port or free_port()
-    server = Server(port, database, args.workers, tmpdir / "server.log")
+    server = Server(port, database, args.workers, tmpdir / "server.log", baseline=args.baseline)
     sampler = RSSSampler(server)
     res: dict[str, Any] = {
         "started": datetime.now().astimezone().isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
         "duration": args.duration, "warmup": args.warmup, "errors": [], "notes": [],
-        "stored_known": stored_known, "reuse_note": reuse_note,
+        "stored_known": stored_known, "reuse_note": reuse_note, "baseline": args.baseline,
         "client": {"loop": "uvloop" if uvloop is not None else "asyncio"},
     }
     status = 0

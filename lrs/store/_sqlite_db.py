@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any, Sequence
 
 import orjson
+
+log = logging.getLogger("lrs.store.sqlite")
 
 # The database file: statements and everything else the LRS keeps.
 SCHEMA = """
@@ -20,6 +23,10 @@ CREATE TABLE IF NOT EXISTS statements (
     data BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS statements_stored ON statements(stored, seq);
+CREATE TABLE IF NOT EXISTS index_keys (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+);
 CREATE INDEX IF NOT EXISTS statements_ref ON statements(ref) WHERE ref IS NOT NULL;
 CREATE TABLE IF NOT EXISTS reindex (
     id INTEGER PRIMARY KEY,
@@ -71,20 +78,24 @@ CREATE TABLE IF NOT EXISTS credentials (
 # The key index lives in a file of its own (``<database>.keys``), so that it is
 # written by the indexer while the writer goes on committing statements (SQLite
 # allows one writer per file). It is derived data: deleting it rebuilds it.
-KEYS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS statement_keys (
-    key TEXT NOT NULL,
-    stored TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (key, stored, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS meta (
-    name TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO meta(name, value) VALUES ('indexed_seq', 0);
-INSERT OR IGNORE INTO meta(name, value) VALUES ('reindexed', 0);
-"""
+# A row's key is the id of an index key string (``index_keys``, in the database
+# file): a few bytes where the string takes 40 to 60, so the index is a quarter of
+# the size and writing it costs less than half (see ``_sqlite_keys``).
+KEYS_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS statement_keys (
+        key INTEGER NOT NULL,
+        stored TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (key, stored, seq)
+    ) WITHOUT ROWID""",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "INSERT OR IGNORE INTO meta(name, value) VALUES ('indexed_seq', 0)",
+    "INSERT OR IGNORE INTO meta(name, value) VALUES ('reindexed', 0)",
+)
+
+# The files' format, kept in the database file's ``PRAGMA user_version`` and in the key
+# index's ``meta``. 0: before key ids (statements.keys held the key strings); 2: key ids.
+FORMAT = 2
 
 
 
@@ -94,10 +105,10 @@ def keys_path(path: str) -> str:
 
 def connect(
     path: str, *, synchronous: str = "FULL", readonly: bool = False, busy_timeout_ms: int = 60_000,
-    attach_keys: bool = False,
+    attach_keys: bool = False, factory: type[sqlite3.Connection] = sqlite3.Connection,
 ) -> sqlite3.Connection:
     """A connection to the database file; ``attach_keys``: with the key index attached as ``k``."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=factory)
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     if attach_keys:
@@ -111,15 +122,64 @@ def connect(
 
 
 def create(path: str, *, busy_timeout_ms: int = 60_000) -> None:
-    """WAL mode, and every table and index that is missing, in both files."""
-    for file, schema in ((path, SCHEMA), (keys_path(path), KEYS_SCHEMA)):
-        conn = sqlite3.connect(file, isolation_level=None)
+    """WAL mode, every table and index that is missing, and the current format, in both files.
+
+    A database of an earlier format is brought up to date in place (its statements'
+    keys become key ids); a key index of another format is emptied, and the indexer
+    then rebuilds it from the statements.
+    """
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.executescript(SCHEMA)
+        conn.execute("BEGIN IMMEDIATE")  # several server processes may open the file at once
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(schema)
-        finally:
-            conn.close()
+            if conn.execute("PRAGMA user_version").fetchone()[0] < FORMAT:
+                if conn.execute("SELECT 1 FROM statements LIMIT 1").fetchone():
+                    log.warning("upgrading %s to format %d (index keys as ids); a one-time step,"
+                                " about 2 minutes per million statements", path, FORMAT)
+                _keys_to_ids(conn)
+                conn.execute(f"PRAGMA user_version = {FORMAT}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
+    conn = sqlite3.connect(keys_path(path), isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+            found = has_meta and conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            if not found or found[0] != FORMAT:
+                conn.execute("DROP TABLE IF EXISTS statement_keys")
+                conn.execute("DROP TABLE IF EXISTS meta")
+            for sql in KEYS_SCHEMA:
+                conn.execute(sql)
+            conn.execute("INSERT OR IGNORE INTO meta(name, value) VALUES ('format', ?)", (FORMAT,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.close()
+
+
+def _keys_to_ids(conn: sqlite3.Connection) -> None:
+    """Format 0 to 2: each statement's JSON list of key strings becomes a list of key ids."""
+    conn.execute(
+        "INSERT OR IGNORE INTO index_keys(key)"
+        " SELECT DISTINCT j.value FROM statements s, json_each(s.keys) j WHERE j.type = 'text'"
+    )
+    conn.execute(
+        "UPDATE statements SET keys = (SELECT json_group_array(k.id) FROM json_each(statements.keys) j"
+        " JOIN index_keys k ON k.key = j.value) WHERE EXISTS (SELECT 1 FROM json_each(statements.keys) j"
+        " WHERE j.type = 'text')"
+    )
 
 
 # Look-ups over many values are one SQL statement fed one JSON array (json_each),

@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 import orjson
 
 from lrs.store._sqlite_db import _in, _json
+from lrs.store._sqlite_keys import WriterConnection, inheritable_ids
 from lrs.xapi import documents
-from lrs.xapi import keys as K
 from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import unauthorized
@@ -31,7 +31,7 @@ def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
 
 
 def insert(
-    conn: sqlite3.Connection, rows: Sequence[tuple], define: bool, credential: str | None,
+    conn: WriterConnection, rows: Sequence[tuple], define: bool, credential: str | None,
     names: Sequence[tuple[str, str]] = (),
     violations: Sequence[tuple] = (),
 ) -> list[str]:
@@ -56,9 +56,12 @@ def insert(
     if not new:
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
+    keys = [orjson.loads(p.keys_json) for p in new]
+    ids = conn.key_ids.ids(conn, (key for own in keys for key in own))
     conn.executemany(
         "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data) VALUES (?,?,?,?,?,?,?)",
-        [(seq, p.id, p.stored, int(p.is_voiding), p.ref, p.keys_json, p.data) for seq, p in enumerate(new, base + 1)],
+        [(seq, p.id, p.stored, int(p.is_voiding), p.ref, _json([ids[key] for key in own]), p.data)
+         for (seq, p), own in zip(enumerate(new, base + 1), keys)],
     )
     new_ids = [p.id for p in new]
     # Statements already stored that target the new ones (StatementRef; voiding ones among them):
@@ -100,7 +103,7 @@ def _void(
 def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
     """Statements targeting these (StatementRef) inherit their filter keys, recursively (in both arrival orders).
 
-    The keys are added to the statement's JSON list and a re-index request is
+    The keys (ids: ``_sqlite_keys``) are added to the statement's JSON list and a re-index request is
     recorded; the indexer adds the rows (statements it has not reached yet it
     takes from the list anyway).
     """
@@ -114,7 +117,7 @@ def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
         targets = []
         for seq, statement_id, own_keys, target_keys in pairs:
             current = set(orjson.loads(own_keys))
-            new = {k for k in orjson.loads(target_keys) if K.inheritable(k)} - current
+            new = inheritable_ids(conn, set(orjson.loads(target_keys)) - current)
             if not new:
                 continue
             conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (_json(sorted(current | new)), seq))

@@ -29,6 +29,7 @@ import threading
 from typing import Any, Iterator
 
 from lrs.store import _sqlite_db as db
+from lrs.store._sqlite_keys import KeyIds, WriterConnection
 from lrs.store._sqlite_write import JOBS
 
 log = logging.getLogger("lrs.store.sqlite")
@@ -50,7 +51,8 @@ class GroupCommitter:
     """
 
     def __init__(self, path: str, *, synchronous: str) -> None:
-        self.conn = db.connect(path, synchronous=synchronous)
+        self.conn = db.connect(path, synchronous=synchronous, factory=WriterConnection)
+        self.key_ids = self.conn.key_ids = KeyIds()
         self.conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         self.lock_fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         self.indexer = Indexer(path, synchronous=synchronous)
@@ -90,8 +92,11 @@ class GroupCommitter:
                     except Exception as exc:  # noqa: BLE001 - handed to the waiting request
                         conn.execute("ROLLBACK TO job")
                         conn.execute("RELEASE job")
+                        self.key_ids.rolled_back()
                         results.append((False, exc))
+            self.key_ids.committed()
         except Exception as exc:  # noqa: BLE001 - the transaction failed: nothing was stored
+            self.key_ids.rolled_back()
             results = [(False, exc)] * len(jobs)
         self.indexer.notify(sum(
             len(value) for (name, _), (ok, value) in zip(jobs, results) if ok and name == "insert"

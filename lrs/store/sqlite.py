@@ -5,12 +5,13 @@ child process); reads run on a small pool of reader threads (WAL lets them run
 beside the writer). The event loop never touches the database.
 
 Statements are found through ``statement_keys(key, stored, seq)``: one row
-per index key (``lrs.xapi.keys``), clustered by key then stored order, so a
+per index key (``lrs.xapi.keys``, kept as an id of the ``index_keys``
+dictionary: ``_sqlite_keys``), clustered by key then stored order, so a
 filtered page is one index range scan and the next page starts where the
 last one ended (keyset cursor on ``(stored, seq)``).
 
 That index is written in bulk, not row by row, and in a file of its own
-(``<database>.keys``): a statement is stored with its keys as a JSON list, and
+(``<database>.keys``): a statement is stored with its key ids as a JSON list, and
 an indexer thread beside the writer moves the keys of every statement not yet
 indexed into ``statement_keys`` in one INSERT ... SELECT (when thousands are
 waiting, when writes pause, or when a filtered read asks for it). Writing a
@@ -228,6 +229,9 @@ def _credential(row: tuple) -> Credential:
 
 # -- reading -----------------------------------------------------------------------------
 
+KEY_ID = "(SELECT id FROM index_keys WHERE key = ?)"  # an index key's id (_sqlite_keys); NULL matches nothing
+
+
 def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
     """One page (limit + 1 rows, to know whether there is more) as a keyset query."""
     keys = query.index_keys()
@@ -235,11 +239,12 @@ def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
     args: list[Any] = []
     if keys:
         src, col = "k.statement_keys kk JOIN statements s ON s.seq = kk.seq", "kk"
-        where = ["kk.key = ?"]
+        where = [f"kk.key = {KEY_ID}"]
         args.append(keys[0])
         for key in keys[1:]:
             where.append(
-                "EXISTS (SELECT 1 FROM k.statement_keys x WHERE x.key = ? AND x.stored = kk.stored AND x.seq = kk.seq)"
+                f"EXISTS (SELECT 1 FROM k.statement_keys x WHERE x.key = {KEY_ID} AND x.stored = kk.stored"
+                " AND x.seq = kk.seq)"
             )
             args.append(key)
     else:

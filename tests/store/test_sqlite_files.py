@@ -1,15 +1,19 @@
-"""SQLite specifics: the key index file is derived data."""
+"""SQLite specifics: the key index file is derived data; index keys are kept as ids; older files are upgraded."""
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 from pathlib import Path
 
 import pytest
 
+from lrs.store import _sqlite_db as db
+from lrs.store._sqlite_keys import KeyIds, WriterConnection
 from lrs.store.sqlite import SQLiteStore
 from lrs.xapi.agents import ifi_key
-from tests.store.test_contract import ADA, make, query
+from tests.store.test_contract import ADA, BOB, make, query
 
 pytestmark = pytest.mark.anyio
 
@@ -63,3 +67,81 @@ def test_a_busy_indexer_looks_at_the_database_only_every_index_batch(tmp_path: P
         assert len(checks) > before
     finally:
         indexer.close()
+
+
+def _to_format_0(path: str) -> None:
+    """Rewrite both files as the release before key ids wrote them: key strings everywhere, no format marks."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(
+        "UPDATE statements SET keys = (SELECT json_group_array(k.key) FROM json_each(statements.keys) j"
+        " JOIN index_keys k ON k.id = j.value)"
+    )
+    conn.execute("DROP TABLE index_keys")
+    conn.execute("PRAGMA user_version = 0")
+    conn.close()
+    keys = sqlite3.connect(db.keys_path(path), isolation_level=None)
+    keys.execute("ATTACH DATABASE ? AS m", (path,))
+    keys.execute("DROP TABLE statement_keys")
+    keys.execute(
+        "CREATE TABLE statement_keys (key TEXT NOT NULL, stored TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " PRIMARY KEY (key, stored, seq)) WITHOUT ROWID"
+    )
+    keys.execute(
+        "INSERT INTO statement_keys SELECT j.value, s.stored, s.seq FROM m.statements s, json_each(s.keys) j"
+    )
+    keys.execute("DELETE FROM meta WHERE name = 'format'")
+    keys.execute("UPDATE meta SET value = (SELECT MAX(seq) FROM m.statements) WHERE name = 'indexed_seq'")
+    keys.close()
+
+
+async def test_a_database_of_the_format_before_key_ids_is_brought_up_to_date(tmp_path: Path) -> None:
+    path = str(tmp_path / "lrs.sqlite3")
+    store = SQLiteStore(path, synchronous="NORMAL")
+    await store.open()
+    ada = [make() for _ in range(3)]
+    bob = [make(actor=BOB, verb="http://example.com/verbs/other")]
+    await store.insert_statements(ada + bob, define=False)
+    await store.close()
+    _to_format_0(path)
+    assert "mailto:ada@example.com" in sqlite3.connect(path).execute("SELECT keys FROM statements").fetchone()[0]
+
+    store = SQLiteStore(path, synchronous="NORMAL")
+    await store.open()  # upgrades the database file in place; the key index is rebuilt
+    try:
+        later = make()
+        await store.insert_statements([later], define=False)
+        page, _ = await store.query_statements(query(agent=ifi_key(ADA)))
+        assert {s["id"] for s in page} == {p.id for p in ada + [later]}
+        page, _ = await store.query_statements(query(verb="http://example.com/verbs/other"))
+        assert [s["id"] for s in page] == [bob[0].id]
+    finally:
+        await store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == db.FORMAT
+    for (keys,) in conn.execute("SELECT keys FROM statements"):
+        assert all(isinstance(k, int) for k in json.loads(keys)), keys
+
+
+def test_the_writer_forgets_the_key_ids_of_a_rolled_back_job(tmp_path: Path) -> None:
+    """A job rolled back takes its new dictionary rows with it, and SQLite may give
+    their ids to other keys: the writer must not go on using them."""
+    path = str(tmp_path / "lrs.sqlite3")
+    db.create(path)
+    conn = db.connect(path, synchronous="NORMAL", factory=WriterConnection)
+    key_ids = KeyIds()
+    try:
+        conn.execute("BEGIN")
+        conn.execute("SAVEPOINT job")
+        key_ids.ids(conn, ["v|x"])
+        conn.execute("ROLLBACK TO job")
+        conn.execute("RELEASE job")
+        key_ids.rolled_back()
+        y = key_ids.ids(conn, ["v|y"])["v|y"]
+        x = key_ids.ids(conn, ["v|x"])["v|x"]
+        conn.execute("COMMIT")
+        key_ids.committed()
+        assert x != y
+        assert dict(conn.execute("SELECT key, id FROM index_keys")) == {"v|x": x, "v|y": y}
+        assert key_ids.ids(conn, ["v|y", "v|x"]) == {"v|x": x, "v|y": y}  # remembered once committed
+    finally:
+        conn.close()
