@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
-import gc
 import json
 import os
 import secrets
@@ -23,6 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from lrs._gc import tune_gc
 from lrs.config import Settings
 from lrs.credentials import SCOPES, new_credential
 from lrs.profiles import ENFORCEMENTS, load_profile
@@ -32,7 +32,6 @@ from lrs.xapi.validate import is_uuid
 
 DEFAULT_SCOPES = ["statements/write", "statements/read/mine"]
 DEFAULT_KEY_FILE = "lrs-pseudonym.key"
-GC_THRESHOLDS = (20_000, 20, 20)  # allocations before a young collection; young/middle ones before an older one
 SWITCH_INTERVAL = float(os.environ.get("LRS_SWITCH_INTERVAL", "0.0005"))
 
 
@@ -150,14 +149,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _tune_gc() -> None:
-    """Fewer garbage collections in the server: a batch of statements allocates thousands of
-    (acyclic) dicts, and the default threshold (700) runs a collection every few statements.
-    What the server imported is frozen out of the collector's walks."""
-    import lrs.app  # noqa: F401 - the modules a worker runs, loaded before the freeze
+    """``lrs._gc.tune_gc`` once the modules a worker runs are loaded (so that they are frozen)."""
+    import lrs.app  # noqa: F401
 
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    tune_gc()
 
 
 def _with_store(args: argparse.Namespace, action: Any) -> Any:

@@ -148,11 +148,12 @@ def test_serve_tunes_the_garbage_collector_for_batches() -> None:
     import gc
 
     from lrs import cli
+    from lrs._gc import GC_THRESHOLDS
 
     before = gc.get_threshold()
     try:
         cli._tune_gc()
-        assert gc.get_threshold() == cli.GC_THRESHOLDS
+        assert gc.get_threshold() == GC_THRESHOLDS
         assert gc.get_threshold()[0] >= 10_000  # not a young collection every few statements
         assert gc.get_freeze_count() > 0  # the imported modules are out of the collector's walks
     finally:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from typing import Any
 
+from lrs._gc import tune_gc
 from lrs.store._sqlite_writer import MAX_GROUP, GroupCommitter
 from lrs.xapi.errors import XAPIError
 
@@ -117,6 +118,7 @@ def process_entry() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     path, synchronous, fd = sys.argv[1:4]
+    tune_gc()  # a batch unpickles thousands of objects: tuned as in the server process
     _process_main(path, synchronous, socket.socket(fileno=int(fd)))
 
 
