@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import orjson
 
@@ -128,42 +129,42 @@ def create(path: str, *, busy_timeout_ms: int = 60_000) -> None:
     keys become key ids); a key index of another format is emptied, and the indexer
     then rebuilds it from the statements.
     """
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        conn.execute("PRAGMA journal_mode = WAL")
+    with _setup(path, busy_timeout_ms) as conn:
         conn.executescript(SCHEMA)
         conn.execute("BEGIN IMMEDIATE")  # several server processes may open the file at once
-        try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] < FORMAT:
-                if conn.execute("SELECT 1 FROM statements LIMIT 1").fetchone():
-                    log.warning("upgrading %s to format %d (index keys as ids); a one-time step,"
-                                " about 2 minutes per million statements", path, FORMAT)
-                _keys_to_ids(conn)
-                conn.execute(f"PRAGMA user_version = {FORMAT}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-    finally:
-        conn.close()
-    conn = sqlite3.connect(keys_path(path), isolation_level=None)
+        if conn.execute("PRAGMA user_version").fetchone()[0] < FORMAT:
+            if conn.execute("SELECT 1 FROM statements LIMIT 1").fetchone():
+                log.warning("upgrading %s to format %d (index keys as ids); a one-time step,"
+                            " about 2 minutes per million statements", path, FORMAT)
+            _keys_to_ids(conn)
+            conn.execute(f"PRAGMA user_version = {FORMAT}")
+    with _setup(keys_path(path), busy_timeout_ms) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        found = has_meta and conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+        if not found or found[0] != FORMAT:
+            conn.execute("DROP TABLE IF EXISTS statement_keys")
+            conn.execute("DROP TABLE IF EXISTS meta")
+        for sql in KEYS_SCHEMA:
+            conn.execute(sql)
+        conn.execute("INSERT OR IGNORE INTO meta(name, value) VALUES ('format', ?)", (FORMAT,))
+
+
+@contextlib.contextmanager
+def _setup(file: str, busy_timeout_ms: int) -> Iterator[sqlite3.Connection]:
+    """A connection to set ``file`` up in WAL mode; a transaction the block opens is committed
+    at its end, or rolled back when it raises."""
+    conn = sqlite3.connect(file, isolation_level=None)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
-            found = has_meta and conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
-            if not found or found[0] != FORMAT:
-                conn.execute("DROP TABLE IF EXISTS statement_keys")
-                conn.execute("DROP TABLE IF EXISTS meta")
-            for sql in KEYS_SCHEMA:
-                conn.execute(sql)
-            conn.execute("INSERT OR IGNORE INTO meta(name, value) VALUES ('format', ?)", (FORMAT,))
-            conn.execute("COMMIT")
+            yield conn
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
     finally:
         conn.close()
