@@ -44,6 +44,47 @@ def insert(
     no update of the LRS's canonical representation of Actors), at most one per IFI here.
     """
     _check_credential(conn, credential)
+    return _store(conn, [PreparedStatement.from_row(row) for row in rows], define, names, violations)
+
+
+def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[str]] | None:
+    """Several ``insert`` jobs (their arguments) stored as one batch: each job's result, as ``insert``.
+
+    Only where that is exactly what storing them one after the other does: the same
+    ``define``, no id twice, no voiding statement or StatementRef (whose checks depend on
+    the order). Otherwise None, before writing anything. A job that would be refused
+    makes this raise; the caller then rolls it back and runs the jobs one by one.
+    """
+    jobs = [(*job, (), ())[:5] for job in jobs]  # (rows, define, credential, names, violations)
+    define = jobs[0][1]
+    batch: list[PreparedStatement] = []
+    ids: list[list[str]] = []
+    for rows, job_define, _, _, _ in jobs:
+        if job_define != define:
+            return None
+        prepared = [PreparedStatement.from_row(row) for row in rows]
+        batch.extend(prepared)
+        ids.append([p.id for p in prepared])
+    if any(p.ref is not None for p in batch) or len({p.id for p in batch}) != len(batch):
+        return None
+    for credential in dict.fromkeys(job[2] for job in jobs):
+        _check_credential(conn, credential)
+    if define:
+        names = list(dict.fromkeys(pair for job in jobs for pair in job[3]))
+    else:  # at most one name per agent: the first, which the first job naming it would record
+        first: dict[str, str] = {}
+        for job in jobs:
+            for ifi, name in job[3]:
+                first.setdefault(ifi, name)
+        names = list(first.items())
+    new = set(_store(conn, batch, define, names, [v for job in jobs for v in job[4]]))
+    return [[i for i in job_ids if i in new] for job_ids in ids]
+
+
+def _store(
+    conn: WriterConnection, batch: list[PreparedStatement], define: bool,
+    names: Sequence[tuple[str, str]], violations: Sequence[tuple],
+) -> list[str]:
     if names:
         conn.execute(
             "INSERT OR IGNORE INTO agent_names(ifi, name)"
@@ -51,7 +92,6 @@ def insert(
             + ("" if define else " WHERE NOT EXISTS (SELECT 1 FROM agent_names a WHERE a.ifi = json_extract(value, '$[0]'))"),
             (_json(list(names)),),
         )
-    batch = [PreparedStatement.from_row(row) for row in rows]
     new = not_stored(batch, dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", [p.id for p in batch])))
     if not new:
         return []
@@ -211,6 +251,9 @@ def delete_documents(conn: sqlite3.Connection, scope: DocumentScope, since: str 
     where, args = scope_where(scope, since)
     return conn.execute(f"DELETE FROM documents WHERE {where}", args).rowcount
 
+
+# Jobs of these kinds that follow one another in a group commit may run as one (see insert_merged).
+MERGED: dict[str, Callable[..., Any]] = {"insert": insert_merged}
 
 JOBS: dict[str, Callable[..., Any]] = {
     "insert": insert,

@@ -30,7 +30,7 @@ from typing import Any, Iterator
 
 from lrs.store import _sqlite_db as db
 from lrs.store._sqlite_keys import KeyIds, WriterConnection
-from lrs.store._sqlite_write import JOBS
+from lrs.store._sqlite_write import JOBS, MERGED
 
 log = logging.getLogger("lrs.store.sqlite")
 
@@ -80,20 +80,19 @@ class GroupCommitter:
             fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
 
     def commit(self, jobs: list[tuple[str, tuple]]) -> list[tuple[bool, Any]]:
-        conn = self.conn
+        """Run ``jobs`` in one transaction: each job's (ok, result or exception).
+
+        Consecutive jobs of a kind in ``MERGED`` (statement inserts: a game's players
+        posting one statement each) first run as one, which costs one set of SQL
+        statements instead of one per job; if that is refused or does not apply,
+        they run one by one, each in its own SAVEPOINT.
+        """
         results: list[tuple[bool, Any]] = []
         try:
             with self.transaction():
-                for name, args in jobs:
-                    conn.execute("SAVEPOINT job")
-                    try:
-                        results.append((True, JOBS[name](conn, *args)))
-                        conn.execute("RELEASE job")
-                    except Exception as exc:  # noqa: BLE001 - handed to the waiting request
-                        conn.execute("ROLLBACK TO job")
-                        conn.execute("RELEASE job")
-                        self.key_ids.rolled_back()
-                        results.append((False, exc))
+                for run in _runs(jobs):
+                    merged = self._merged(run) if len(run) > 1 else None
+                    results += merged if merged is not None else [self._one(job) for job in run]
             self.key_ids.committed()
         except Exception as exc:  # noqa: BLE001 - the transaction failed: nothing was stored
             self.key_ids.rolled_back()
@@ -102,6 +101,33 @@ class GroupCommitter:
             len(value) for (name, _), (ok, value) in zip(jobs, results) if ok and name == "insert"
         ))
         return results
+
+    def _one(self, job: tuple[str, tuple]) -> tuple[bool, Any]:
+        name, args = job
+        self.conn.execute("SAVEPOINT job")
+        try:
+            result = JOBS[name](self.conn, *args)
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting request
+            self._roll_back("job")
+            return False, exc
+        self.conn.execute("RELEASE job")
+        return True, result
+
+    def _merged(self, run: list[tuple[str, tuple]]) -> list[tuple[bool, Any]] | None:
+        """The run's results when it ran as one job; None when it did not (nothing of it stays)."""
+        self.conn.execute("SAVEPOINT merged")
+        try:
+            results = MERGED[run[0][0]](self.conn, [args for _, args in run])
+        except Exception:  # noqa: BLE001 - one of them is refused: they run one by one
+            self._roll_back("merged")
+            return None
+        self.conn.execute("RELEASE merged")
+        return None if results is None else [(True, result) for result in results]
+
+    def _roll_back(self, savepoint: str) -> None:
+        self.conn.execute(f"ROLLBACK TO {savepoint}")
+        self.conn.execute(f"RELEASE {savepoint}")
+        self.key_ids.rolled_back()
 
     def close(self) -> None:
         self._stop.set()
@@ -158,6 +184,18 @@ class Indexer(threading.Thread):
             index_now(self._path, conn)
         finally:
             conn.close()
+
+
+def _runs(jobs: list[tuple[str, tuple]]) -> Iterator[list[tuple[str, tuple]]]:
+    """The jobs in order, consecutive jobs of one ``MERGED`` kind together, every other job alone."""
+    run: list[tuple[str, tuple]] = []
+    for job in jobs:
+        if run and (job[0] != run[0][0] or job[0] not in MERGED):
+            yield run
+            run = []
+        run.append(job)
+    if run:
+        yield run
 
 
 def index_now(path: str, conn: sqlite3.Connection | None = None) -> None:
