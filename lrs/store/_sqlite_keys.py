@@ -24,7 +24,7 @@ import orjson
 from lrs.store._sqlite_db import _in
 from lrs.xapi.keys import inheritable
 
-MAX_REMEMBERED = 200_000  # ids the writer remembers; beyond, it starts over
+MAX_REMEMBERED = 100_000  # key ids the writer remembers (some 15 MB at most); beyond, it starts over
 
 
 class KeyIds:
