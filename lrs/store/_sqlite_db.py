@@ -80,8 +80,8 @@ CREATE TABLE IF NOT EXISTS credentials (
 # written by the indexer while the writer goes on committing statements (SQLite
 # allows one writer per file). It is derived data: deleting it rebuilds it.
 # A row's key is the id of an index key string (``index_keys``, in the database
-# file): a few bytes where the string takes 40 to 60, so the index is a quarter of
-# the size and writing it costs less than half (see ``_sqlite_keys``).
+# file): a few bytes where the string takes 40 to 60, so the index is half the size
+# (see ``_sqlite_keys``).
 KEYS_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS statement_keys (
         key INTEGER NOT NULL,

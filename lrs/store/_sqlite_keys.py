@@ -5,8 +5,8 @@ characters, and a statement has nine or so. Stored as text, each of the key inde
 rows would repeat its string; with the ``index_keys`` dictionary (in the database
 file: ``id INTEGER PRIMARY KEY, key TEXT UNIQUE``) a statement keeps its keys as a
 JSON list of ids, the key index holds ids, and a query looks its keys' ids up in the
-dictionary. The key index is then a quarter of the size, and the indexer does less
-than half the work per statement.
+dictionary. Measured on the benchmark's traffic: the database takes a third less
+space per statement, the key index half, and the indexer about a quarter less CPU.
 
 Ids are assigned by the writer, inside the transaction that stores the statements
 using them. ``KeyIds`` remembers them for the writer: an id becomes known only when
