@@ -96,12 +96,11 @@ def _store(
     if not new:
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
-    keys = [orjson.loads(p.keys_json) for p in new]
-    ids = conn.key_ids.ids(conn, (key for own in keys for key in own))
+    ids = conn.key_ids.ids(conn, (key for p in new for key in p.keys))
     conn.executemany(
         "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data) VALUES (?,?,?,?,?,?,?)",
-        [(seq, p.id, p.stored, int(p.is_voiding), p.ref, _json([ids[key] for key in own]), p.data)
-         for (seq, p), own in zip(enumerate(new, base + 1), keys)],
+        [(seq, p.id, p.stored, int(p.is_voiding), p.ref, _json([ids[key] for key in p.keys]), p.data)
+         for seq, p in enumerate(new, base + 1)],
     )
     new_ids = [p.id for p in new]
     # Statements already stored that target the new ones (StatementRef; voiding ones among them):

@@ -36,7 +36,6 @@ class PreparedStatement:
     activities: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (id, definition)
     sent_timestamp: bool = True
     data: str = ""  # the statement as JSON text (what the stores keep)
-    keys_json: str = ""  # the index keys as a sorted JSON list
 
     @property
     def is_voiding(self) -> bool:
@@ -51,17 +50,16 @@ class PreparedStatement:
     def to_row(self) -> tuple:
         """What a store's writer needs, as a tuple of plain values (cheap to pickle to a writer process)."""
         return (
-            self.id, self.stored, self.verb, self.ref, self.voids, self.keys_json, self.data,
+            self.id, self.stored, self.verb, self.ref, self.voids, tuple(self.keys), self.data,
             self.activities, self.sent_timestamp,
         )
 
     @classmethod
     def from_row(cls, row: tuple) -> "PreparedStatement":
-        sid, stored, verb, ref, voids, keys_json, data, activities, sent_timestamp = row
+        sid, stored, verb, ref, voids, keys, data, activities, sent_timestamp = row
         return cls(
-            id=sid, stored=stored, statement=None, keys=frozenset(), verb=verb, ref=ref, voids=voids,
-            activities=activities,
-            sent_timestamp=sent_timestamp, data=data, keys_json=keys_json,
+            id=sid, stored=stored, statement=None, keys=frozenset(keys), verb=verb, ref=ref, voids=voids,
+            activities=activities, sent_timestamp=sent_timestamp, data=data,
         )
 
 
@@ -109,7 +107,6 @@ def prepare(
         activities=activities,
         sent_timestamp=sent_timestamp,
         data=orjson.dumps(statement).decode(),
-        keys_json=orjson.dumps(sorted(keys)).decode(),
     )
 
 
