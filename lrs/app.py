@@ -45,8 +45,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             await store.close()
 
     routes = [
+        Route(f"{BASE}/statements", statements, methods=["GET", "PUT", "POST"]),  # first: the busiest
         Route(f"{BASE}/about", about, methods=["GET"]),
-        Route(f"{BASE}/statements", statements, methods=["GET", "PUT", "POST"]),
         Route(f"{BASE}/activities/state", state, methods=["GET", "PUT", "POST", "DELETE"]),
         Route(f"{BASE}/activities/profile", activity_profile, methods=["GET", "PUT", "POST", "DELETE"]),
         Route(f"{BASE}/agents/profile", agent_profile, methods=["GET", "PUT", "POST", "DELETE"]),

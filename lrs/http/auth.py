@@ -97,7 +97,8 @@ class Authenticator:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._accepted: dict[str, tuple[bytes, Credential]] = {}
+        # key -> (digest of the secret hash and the secret last accepted, the secret hash, the Principal)
+        self._accepted: dict[str, tuple[bytes, str, Principal]] = {}
 
     async def principal(self, authorization: str | None, *, checked_at_commit: bool = False) -> Principal:
         """The Principal for an Authorization header.
@@ -109,23 +110,24 @@ class Authenticator:
         if checked_at_commit:
             remembered = self._accepted.get(key)
             if remembered is not None and remembered[0] == _digest(remembered[1], secret):
-                return _principal(remembered[1])
+                return remembered[2]
         credential = await self.store.get_credential(key)
         if credential is None or credential.revoked:
             raise unauthorized("unknown or revoked credential")
-        digest = _digest(credential, secret)
+        digest = _digest(credential.secret_hash, secret)
         remembered = self._accepted.get(key)
         if remembered is None or remembered[0] != digest:
             if not await asyncio.to_thread(verify_secret, secret, credential.secret_hash):
                 raise unauthorized("wrong secret")
             if len(self._accepted) >= MAX_REMEMBERED:
                 self._accepted.clear()
-        self._accepted[key] = (digest, credential)
-        return _principal(credential)
+        principal = _principal(credential)
+        self._accepted[key] = (digest, credential.secret_hash, principal)
+        return principal
 
 
-def _digest(credential: Credential, secret: str) -> bytes:
-    return hashlib.sha256(f"{credential.secret_hash}\0{secret}".encode()).digest()
+def _digest(secret_hash: str, secret: str) -> bytes:
+    return hashlib.sha256(f"{secret_hash}\0{secret}".encode()).digest()
 
 
 def _principal(credential: Credential) -> Principal:

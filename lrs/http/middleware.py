@@ -162,6 +162,9 @@ def _headers(scope: Scope) -> dict[str, str]:
 
 
 def _has_param(scope: Scope, name: str) -> bool:
+    query = scope.get("query_string", b"")
+    if name.encode() not in query and b"%" not in query:  # most requests: no need to parse
+        return False
     return any(k == name for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
 
 

@@ -36,6 +36,7 @@ class ProcessWriter:
         self._process: subprocess.Popen | None = None
         self._stream: asyncio.StreamWriter | None = None
         self._receiver: asyncio.Task | None = None
+        self._outgoing: list[bytes] = []  # frames of this turn of the event loop, sent together
 
     async def open(self) -> None:
         ours, theirs = socket.socketpair()
@@ -58,9 +59,17 @@ class ProcessWriter:
         future = asyncio.get_running_loop().create_future()
         self._pending[request] = future
         payload = pickle.dumps((name, args), protocol=pickle.HIGHEST_PROTOCOL)
-        self._stream.write(FRAME.pack(len(payload), request) + payload)
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._send)
+        self._outgoing += (FRAME.pack(len(payload), request), payload)
         await self._stream.drain()
         return await future
+
+    def _send(self) -> None:
+        """The frames of every job submitted in this turn of the event loop, in one write (one system call)."""
+        data, self._outgoing = b"".join(self._outgoing), []
+        if self._stream is not None:
+            self._stream.write(data)
 
     async def _receive(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -83,6 +92,8 @@ class ProcessWriter:
 
     async def close(self) -> None:
         if self._stream is not None:
+            if self._outgoing:
+                self._send()
             self._stream.close()  # end of input: the writer finishes, indexes, and exits
             with contextlib.suppress(ConnectionError):
                 await self._stream.wait_closed()
