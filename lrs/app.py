@@ -87,4 +87,5 @@ async def _not_found(request, exc):  # noqa: ANN001 - Starlette handler signatur
 
 
 async def _not_allowed(request, exc):  # noqa: ANN001
-    raise XAPIError(405, f"{request.method} is not allowed on {request.url.path}", error="method_not_allowed")
+    raise XAPIError(405, f"{request.method} is not allowed on {request.url.path}", error="method_not_allowed",
+                    headers={"Allow": exc.headers["Allow"]} if exc.headers and "Allow" in exc.headers else None)

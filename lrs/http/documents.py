@@ -70,5 +70,7 @@ async def _document_resource(request: Request, resource: str) -> Response:
     merge = method == "POST"
     if merge:
         documents.check_post(document)
+    else:
+        documents.check_put(document)
     await store.save_document(req.scope, req.doc_id, document, merge=merge, condition=condition)
     return no_content()

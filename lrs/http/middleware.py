@@ -62,18 +62,19 @@ class XAPIMiddleware:
             receive = self._limited(headers, receive)
             if scope["method"] == "POST" and _has_param(scope, "method"):
                 scope, receive, headers = await _alternate(scope, receive)
-                reply.head = scope["method"] == "HEAD"
-            if scope["path"].startswith(self.base) and not scope["path"].rstrip("/").endswith("/about"):
-                version = versions.negotiate(headers.get("x-experience-api-version"))
-                if version is None:
-                    sent = headers.get("x-experience-api-version")
-                    raise bad_request(
-                        "the X-Experience-API-Version header is required" if sent is None
-                        else f"X-Experience-API-Version {sent!r} is not supported (1.0.x or 2.0.x)",
-                        path="X-Experience-API-Version", error="version",
-                    )
+                # HEAD through a POST: the answer of a POST, so its Content-Length is that of no body
+                reply.head = reply.empty_post = scope["method"] == "HEAD"
+            sent = headers.get("x-experience-api-version")
+            version = versions.negotiate(sent)
+            if version is not None:
                 reply.version = version
                 scope.setdefault("state", {})["xapi_version"] = version
+            elif scope["path"].startswith(self.base) and not scope["path"].rstrip("/").endswith("/about"):
+                raise bad_request(
+                    "the X-Experience-API-Version header is required" if sent is None
+                    else f"X-Experience-API-Version {sent!r} is not supported (1.0.x or 2.0.x)",
+                    path="X-Experience-API-Version", error="version",
+                )
             await self.app(scope, receive, reply)
         except XAPIError as exc:
             await reply.error(exc.status, exc.body(), exc.headers, statements="/statements" in scope["path"])
@@ -124,7 +125,10 @@ class _Reply:
         self._send = send
         self.origin = origin
         self.head = head
-        self.version = versions.V1
+        self.empty_post = False
+        # The version a request asked for; otherwise (no or an unsupported header) the latest
+        # (xAPI 2.0 §4.1.7: "set this header to the latest patch version").
+        self.version = versions.LATEST
         self.started = False
 
     async def __call__(self, message: Message) -> None:
@@ -134,6 +138,8 @@ class _Reply:
         if message["type"] == "http.response.start":
             self.started = True
             headers = list(message.get("headers", []))
+            if self.empty_post:
+                headers = [(k, b"0" if k.lower() == b"content-length" else v) for k, v in headers]
             headers.append((VERSION_HEADER, self.version.encode()))
             if self.origin is not None:
                 headers.append((b"access-control-allow-origin", self.origin.encode()))
@@ -190,7 +196,9 @@ async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, di
         raise bad_request(f"method {query[0][1]!r} is not an xAPI method", path="method", error="alternate_syntax")
     headers = _headers(scope)
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != FORM:
+    # A form, which clients SHOULD* label as one (§1.3.s3.b9); XDomainRequest (the reason for
+    # this syntax) cannot: it sends no Content-Type or text/plain.
+    if content_type not in (FORM, "", "text/plain"):
         raise bad_request(f"the alternate request syntax needs Content-Type {FORM}", path="Content-Type",
                           error="alternate_syntax")
     raw = await _read_all(receive)

@@ -257,3 +257,16 @@ def check_post(document: Document) -> None:
     """A POST's own body: when it says application/json it must be a JSON object (XAPI-00235)."""
     if document.is_json:
         json_object(document, "the posted document")
+
+
+def check_put(document: Document) -> None:
+    """A PUT's body: when it says application/json it must be JSON (Communication §3.2.s3.b6, SHOULD*).
+
+    Otherwise it would be stored, and every later POST merge into it refused.
+    """
+    if document.is_json and document.contents:
+        try:
+            strict_json.loads(document.contents)
+        except (ValueError, RecursionError) as exc:
+            raise bad_request(f"the document is labelled application/json but is not valid JSON: {exc}",
+                              path="Content-Type", error="content_type")

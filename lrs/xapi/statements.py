@@ -4,6 +4,7 @@ index keys, voiding targets, and the equivalence rule behind 409 Conflict.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from collections.abc import Mapping, Sequence
@@ -195,24 +196,36 @@ def _context(context: dict[str, Any], add: Any, activities: list[tuple[str, dict
 def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
     """Whether ``incoming`` is the statement already stored under its id.
 
-    Differences the spec lists as exceptions to immutability are ignored: the
-    properties the LRS assigns, key order, the order of Group members, the
-    serialisation of timestamps, Activity definitions and Verb displays (which
-    are not part of the statement), and a single context Activity vs. an array.
+    Differences the spec lists as exceptions to immutability are ignored (Data
+    2.3.1): the properties the LRS assigns, key order, the order of Group members,
+    the serialisation of timestamps, Activity definitions and Verb displays (which
+    are not part of the statement), a single context Activity vs. an array, and
+    case where it carries no meaning (an e-mail domain, a SHA-1 sum, a UUID). An
+    ``objectType`` left out is its default (Agent for an actor, Activity for an
+    object). Under 2.0, durations are compared to 0.01 s (2.0 §4.2.7); under
+    1.0.3 a duration is compared as a string (Data 2.3.1.b8). Extensions are
+    compared as sent.
     """
-    a, b = _comparable(stored), _comparable(incoming.document())
+    document = incoming.document()
+    centiseconds = str(document.get("version", "")).startswith("2.")
+    a, b = _comparable(stored, centiseconds), _comparable(document, centiseconds)
     if not incoming.sent_timestamp:
         a.pop("timestamp", None)
         b.pop("timestamp", None)
     return a == b
 
 
-def _comparable(statement: dict[str, Any]) -> dict[str, Any]:
+def _comparable(statement: dict[str, Any], centiseconds: bool) -> dict[str, Any]:
     out = {k: v for k, v in statement.items() if k not in LRS_ASSIGNED}
-    return _normalise(out)
+    return _normalise(out, None, centiseconds)
 
 
-def _normalise(value: Any, key: str | None = None) -> Any:
+# The objectType of an object that leaves it out, by the property that holds the object.
+DEFAULT_OBJECT_TYPES = {"actor": "Agent", "instructor": "Agent", "member": "Agent", "agent": "Agent", "object": "Activity"}
+_FRACTIONAL_SECONDS = re.compile(r"(\d+)[.,](\d+)S$")
+
+
+def _normalise(value: Any, key: str | None, centiseconds: bool) -> Any:
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -220,18 +233,39 @@ def _normalise(value: Any, key: str | None = None) -> Any:
                 continue
             if key == "verb" and k == "display":
                 continue
-            out[k] = _normalise(v, k)
-        if value.get("objectType") == "Group" and isinstance(out.get("member"), list):
+            out[k] = v if k == "extensions" else _normalise(v, k, centiseconds)
+        if key in DEFAULT_OBJECT_TYPES and "objectType" not in out:
+            out["objectType"] = DEFAULT_OBJECT_TYPES[key]
+        if out.get("objectType") == "StatementRef" and isinstance(out.get("id"), str):
+            out["id"] = out["id"].lower()
+        if out.get("objectType") == "Group" and isinstance(out.get("member"), list):
             out["member"] = sorted(out["member"], key=lambda m: orjson.dumps(m, option=orjson.OPT_SORT_KEYS))
         if key == "contextActivities":
             out = {k: v if isinstance(v, list) else [v] for k, v in out.items()}
         return out
     if isinstance(value, list):
-        return [_normalise(v, key) for v in value]
-    if key in ("timestamp",) and isinstance(value, str):
-        moment = parse_timestamp(value)
-        return moment.timestamp() if moment else value
+        return [_normalise(v, key, centiseconds) for v in value]
+    if isinstance(value, str):
+        if key == "timestamp":
+            moment = parse_timestamp(value)
+            return moment.timestamp() if moment else value
+        if key in ("registration", "mbox_sha1sum"):
+            return value.lower()
+        if key == "mbox":
+            mailbox, at, domain = value.rpartition("@")
+            return mailbox + at + domain.lower()
+        if key == "duration" and centiseconds:
+            return _to_centiseconds(value)
     return value
+
+
+def _to_centiseconds(duration: str) -> str:
+    """An ISO 8601 duration with its seconds cut to 0.01 s and no trailing zeros: PT1.009S and PT1.00S -> PT1S."""
+    match = _FRACTIONAL_SECONDS.search(duration)
+    if match is None:
+        return duration
+    fraction = match.group(2)[:2].rstrip("0")
+    return duration[:match.start()] + match.group(1) + ("." + fraction if fraction else "") + "S"
 
 
 def not_stored(batch: Sequence[PreparedStatement], stored: Mapping[str, str]) -> list[PreparedStatement]:

@@ -7,6 +7,7 @@ import re
 V1 = "1.0.3"
 V2 = "2.0.0"
 SUPPORTED = (V1, V2)
+LATEST = V2
 _V1 = re.compile(r"^1\.0(\.\d+)?$")
 _V2 = re.compile(r"^2\.0(\.\d+)?$")
 

@@ -76,6 +76,26 @@ def test_head_through_the_alternate_syntax(client, statement):
     response = alternate(client, "HEAD", {"statementId": sid})
     assert response.status_code == 200
     assert response.content == b""
+    # the answer of a POST: a Content-Length other than 0 would leave the client waiting for a body
+    assert response.headers.get("content-length", "0") == "0"
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_alternate_syntax_without_a_form_content_type(bare_client, statement):
+    """§1.3.s3.b9: the form Content-Type is SHOULD* for the client; XDomainRequest, which this syntax is
+    for, sends none or text/plain. The body is still read as a form."""
+    for content_type in (None, "text/plain", "text/plain; charset=UTF-8"):
+        sid = new_id()
+        fields = with_headers(statementId=sid, content=json.dumps(statement(id=sid)), **{"Content-Type": "application/json"})
+        headers = {} if content_type is None else {"Content-Type": content_type}
+        response = bare_client.post(f"{STATEMENTS}?method=PUT", content=urlencode(fields).encode(), headers=headers)
+        assert response.status_code == 204, (content_type, response.text)
+        got = bare_client.get(STATEMENTS, params={"statementId": sid}, auth=ADMIN,
+                              headers={"X-Experience-API-Version": "1.0.3"})
+        assert got.status_code == 200 and got.json()["id"] == sid
+    response = bare_client.post(f"{STATEMENTS}?method=GET", content=json.dumps(with_headers()).encode(),
+                                headers={"Content-Type": "application/json"})
+    assert_error(response, 400)
 
 
 def test_alternate_syntax_content_is_utf8(bare_client, statement):  # Communication §1.3 "interpret as UTF-8"

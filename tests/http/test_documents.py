@@ -420,6 +420,20 @@ def test_post_to_a_missing_document_stores_it(client):
 
 
 @each_resource
+def test_put_of_invalid_json_labelled_json_returns_400_and_changes_nothing(client, res):
+    """Communication §3.2.s3.b6 (SHOULD*): content that does not match its Content-Type is rejected; stored,
+    it would make every later POST merge into the document fail."""
+    doc_id = new_id()
+    create(client, res, doc_id, b'{"a": 1}')
+    before = stored(client, res, doc_id)
+    for bad in (b"{not json", b'{"a": 1, "a": 2}', b"[1,"):
+        assert_error(put(client, res, doc_id, bad, headers={"If-Match": before[2]}), 400)
+        assert_error(put(client, res, new_id(), bad, "application/json; charset=utf-8"), 400)
+    assert stored(client, res, doc_id) == before
+    assert put(client, res, doc_id, b"{not json", "text/plain", headers={"If-Match": before[2]}).status_code == 204
+
+
+@each_resource
 def test_post_that_cannot_be_merged_returns_400_and_changes_nothing(client, res):
     """§2.2: "If the document being posted or any existing document does not have a Content-Type of
     application/json, or if either document cannot be parsed as a JSON Object, the LRS MUST respond with
@@ -436,7 +450,6 @@ def test_post_that_cannot_be_merged_returns_400_and_changes_nothing(client, res)
         (b'{"a": 1}', JSON, b"{not json", JSON),
         (b'{"a": 1}', JSON, b"", JSON),
         (b"[1, 2]", JSON, b'{"x": 1}', JSON),
-        (b"{not json", JSON, b'{"x": 1}', JSON),
         (b'{"a": 1}', "application/octet-stream", b'{"x": 1}', JSON),
     ]
 

@@ -40,7 +40,7 @@ def test_missing_version_header_returns_400(bare_client, statement):  # XAPI-003
     ]
     for response in responses:
         assert_error(response, 400)
-        assert VERSION in response.headers
+        assert response.headers[VERSION] == "2.0.0"  # the latest patch version (xAPI 2.0 §4.1.7)
     assert client.get(STATEMENTS, params={"statementId": sid}, auth=ADMIN,
                       headers={VERSION: "1.0.3"}).status_code == 404
 
@@ -49,7 +49,9 @@ def test_unsupported_version_header_returns_400(client, statement):  # XAPI-0033
     def check(version):
         headers = {VERSION: version}
         assert_error(client.get(STATEMENTS, headers=headers), 400)
-        assert_error(client.post(STATEMENTS, json=statement(), headers=headers), 400)
+        response = client.post(STATEMENTS, json=statement(), headers=headers)
+        assert_error(response, 400)
+        assert response.headers[VERSION] == "2.0.0"
 
     each(["0.9", "0.95", "0.9.5", "1.1.0", "1.1", "1", "3.0.0", "1.0.x", "abc", ""], check)
     assert client.get(STATEMENTS).json()["statements"] == []
@@ -288,6 +290,22 @@ def test_about_needs_neither_credentials_nor_version_header(bare_client):  # XAP
 def test_about_ignores_the_version_header_and_accepts_credentials(client):  # Communication §2.8
     for version in ("0.9", "1.1.0", "2.0.0", "1.0.3"):
         assert client.get(ABOUT, headers={VERSION: version}).status_code == 200, version
+
+
+def test_about_answers_in_the_version_asked_for_else_the_latest(bare_client):
+    assert bare_client.get(ABOUT, headers={VERSION: "2.0.0"}).headers[VERSION] == "2.0.0"
+    assert bare_client.get(ABOUT, headers={VERSION: "1.0.1"}).headers[VERSION] == "1.0.3"
+    assert bare_client.get(ABOUT, headers={VERSION: "0.9"}).headers[VERSION] == "2.0.0"
+    assert bare_client.get(ABOUT).headers[VERSION] == "2.0.0"
+
+
+def test_a_method_not_allowed_says_which_are(client):  # RFC 9110 §15.5.6: a 405 carries Allow
+    response = client.delete(ABOUT)
+    assert_error(response, 405)
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD"}
+    response = client.delete(STATEMENTS)
+    assert_error(response, 405)
+    assert {m.strip() for m in response.headers["allow"].split(",")} == {"GET", "HEAD", "PUT", "POST"}
 
 
 def test_about_with_an_unknown_parameter_returns_400(bare_client):  # XAPI-00324

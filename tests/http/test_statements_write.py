@@ -226,6 +226,56 @@ def test_different_duration_serialization_makes_a_conflict(client, statement):
     assert_error(put(client, sid, statement(id=sid, result={"duration": "PT60S"})), 409)
 
 
+def test_case_that_carries_no_meaning_does_not_make_a_conflict(client, statement):
+    # Data §2.3.1.b7: case-insensitive properties (an e-mail domain; UUIDs and SHA-1 sums are hexadecimal).
+    sid, target, registration = new_id(), new_id(), new_id()
+    store(client, statement(id=target))
+    original = statement(
+        id=sid, actor={"mbox": "mailto:ann@example.com"}, object={"objectType": "StatementRef", "id": target},
+        context={"registration": registration, "instructor": {"mbox_sha1sum": "a" * 40}},
+    )
+    store(client, original)
+    upper = statement(
+        id=sid.upper(), actor={"mbox": "mailto:ann@EXAMPLE.com"},
+        object={"objectType": "StatementRef", "id": target.upper()},
+        context={"registration": registration.upper(), "instructor": {"mbox_sha1sum": "A" * 40}},
+    )
+    assert put(client, sid, upper).status_code == 204
+    assert post(client, upper).status_code == 200
+    assert get_statement(client, sid)["actor"] == {"mbox": "mailto:ann@example.com"}  # the first one stays
+    # the part of an address before the @ is not case-insensitive
+    assert_error(put(client, sid, {**upper, "actor": {"mbox": "mailto:ANN@example.com"}}), 409)
+
+
+def test_an_objecttype_left_out_is_its_default_when_comparing(client, statement):
+    # Data §2.4.2.1 and §2.4.4.1: an actor without objectType is an Agent, an object an Activity.
+    sid = new_id()
+    store(client, statement(id=sid, actor={"objectType": "Agent", "mbox": "mailto:ann@example.com"},
+                            object={"objectType": "Activity", "id": "http://example.com/activities/a"}))
+    bare = statement(id=sid, actor={"mbox": "mailto:ann@example.com"}, object={"id": "http://example.com/activities/a"})
+    assert put(client, sid, bare).status_code == 204
+    assert_error(put(client, sid, {**bare, "actor": {"objectType": "Group", "mbox": "mailto:ann@example.com"}}), 409)
+
+
+def test_extensions_are_compared_as_sent(client, statement):
+    sid = new_id()
+    ext = "http://example.com/ext"
+    store(client, statement(id=sid, result={"extensions": {ext: {"mbox": "mailto:a@example.com"}}}))
+    assert_error(put(client, sid, statement(id=sid, result={"extensions": {ext: {"mbox": "mailto:a@EXAMPLE.com"}}})), 409)
+
+
+def test_2_0_compares_durations_to_the_hundredth_of_a_second(client, statement):
+    # xAPI 2.0 §4.2.7: precision beyond 0.01 s is not part of the comparison; 1.0.3 compares strings (above).
+    sid = new_id()
+    assert put(client, sid, statement(id=sid, result={"duration": "PT1.001S"}), headers=V2).status_code == 204
+    for same in ("PT1.00S", "PT1.009S", "PT1S"):
+        assert put(client, sid, statement(id=sid, result={"duration": same}), headers=V2).status_code == 204, same
+    assert_error(put(client, sid, statement(id=sid, result={"duration": "PT1.01S"}), headers=V2), 409)
+    other = new_id()
+    store(client, statement(id=other, result={"duration": "PT1.001S"}))
+    assert_error(put(client, other, statement(id=other, result={"duration": "PT1.00S"})), 409)
+
+
 def test_conflict_inside_a_batch_stores_nothing(client, statement):  # XAPI-00326
     existing, fresh = new_id(), new_id()
     store(client, statement(id=existing))
