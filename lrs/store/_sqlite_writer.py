@@ -52,7 +52,7 @@ class GroupCommitter:
 
     def __init__(self, path: str, *, synchronous: str) -> None:
         self.conn = db.connect(path, synchronous=synchronous, factory=WriterConnection)
-        self.key_ids = self.conn.key_ids = KeyIds()
+        self.conn.key_ids = KeyIds()  # the jobs reach it through the connection
         self.conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         self.lock_fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         self.indexer = Indexer(path, synchronous=synchronous)
@@ -97,9 +97,9 @@ class GroupCommitter:
                     for run in _runs(jobs):
                         merged = self._merged(run) if len(run) > 1 else None
                         results += merged if merged is not None else [self._one(job) for job in run]
-            self.key_ids.committed()
+            self.conn.key_ids.committed()
         except Exception as exc:  # noqa: BLE001 - the transaction failed: nothing was stored
-            self.key_ids.rolled_back()
+            self.conn.key_ids.rolled_back()
             results = [(False, exc)] * len(jobs)
         self.indexer.notify(sum(
             len(value) for (name, _), (ok, value) in zip(jobs, results) if ok and name == "insert"
@@ -131,7 +131,7 @@ class GroupCommitter:
     def _roll_back(self, savepoint: str) -> None:
         self.conn.execute(f"ROLLBACK TO {savepoint}")
         self.conn.execute(f"RELEASE {savepoint}")
-        self.key_ids.rolled_back()
+        self.conn.key_ids.rolled_back()
 
     def close(self) -> None:
         self._stop.set()
