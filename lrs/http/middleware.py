@@ -12,8 +12,9 @@ error as a JSON body.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -52,6 +53,8 @@ class XAPIMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if "//" in scope["path"] or b"cachebuster" in scope.get("query_string", b""):
+            scope = _tolerated(scope)
         headers = _headers(scope)
         origin = headers.get("origin")
         reply = _Reply(send, origin=self._allowed_origin(origin), head=scope["method"] == "HEAD")
@@ -161,6 +164,27 @@ class _Reply:
         raw.append((b"content-length", str(len(payload)).encode()))
         await self.send({"type": "http.response.start", "status": status, "headers": raw})
         await self.send({"type": "http.response.body", "body": payload})
+
+
+def _tolerated(scope: Scope) -> Scope:
+    """What clients send beside the spec, made into the request they mean.
+
+    - Repeated slashes in the path are one: TinCan.NET follows ``more`` as ``<host>/`` + ``/xapi/...``
+      (web servers such as nginx merge them too).
+    - ``cachebuster`` (xapi.js's ``useCacheBuster``: a timestamp that defeats HTTP caches) is a
+      parameter this LRS recognises and ignores; any other unknown parameter is still a 400.
+    """
+    scope = dict(scope)
+    scope["path"] = _SLASHES.sub("/", scope["path"])
+    query = scope.get("query_string", b"")
+    if b"cachebuster" in query:
+        kept = [part for part in query.split(b"&")
+                if unquote_plus(part.partition(b"=")[0].decode("latin-1")) != "cachebuster"]
+        scope["query_string"] = b"&".join(kept)
+    return scope
+
+
+_SLASHES = re.compile(r"//+")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -97,8 +97,9 @@ def parse_bool(params: Mapping[str, str], name: str) -> bool:
     value = params.get(name)
     if value is None:
         return False
-    if value in ("true", "false"):
-        return value == "true"
+    lowered = value.lower()  # TinCanPython sends Python's True/False
+    if lowered in ("true", "false"):
+        return lowered == "true"
     raise bad_request(f"{name} must be true or false", path=name, error="parameter")
 
 

@@ -422,7 +422,7 @@ def test_invalid_filter_values_return_400(client):
         ("registration", "not-a-uuid"),
         ("ascending", "yes"),
         ("related_agents", "1"),
-        ("related_activities", "True"),
+        ("related_activities", "tru"),
         ("format", "full"),
         ("attachments", "maybe"),
     ]
@@ -696,3 +696,41 @@ def test_attachments_true_answers_json_for_now(client, statement):  # product ch
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     assert [s["id"] for s in response.json()["statements"]] == [sid]
+
+
+# -- what real client libraries send beside the spec ------------------------------------------
+
+def test_boolean_parameters_in_any_case(client, statement):  # TinCanPython sends str(True) == "True"
+    ids = store_each(client, *numbered(statement, 3))
+    assert [s["id"] for s in client.get(STATEMENTS, params={"ascending": "True"}).json()["statements"]] == ids
+    assert [s["id"] for s in client.get(STATEMENTS, params={"ascending": "FALSE"}).json()["statements"]] == ids[::-1]
+    response = client.get(STATEMENTS, params={"related_activities": "True", "related_agents": "False",
+                                              "attachments": "False"})
+    assert response.status_code == 200, response.text
+    each(["yes", "1", "t", ""], lambda value: assert_error(query(client, ascending=value), 400))
+
+
+def test_cachebuster_is_ignored_and_other_unknown_parameters_are_not(client, statement):
+    # xapi.js's useCacheBuster adds cachebuster=<milliseconds> to every GET.
+    sid = store(client, statement())[0]
+    response = client.get(STATEMENTS, params={"statementId": sid, "cachebuster": "1700000000000"})
+    assert response.status_code == 200, response.text
+    response = client.get(STATEMENTS, params={"limit": 1, "cachebuster": "1"})
+    assert [s["id"] for s in response.json()["statements"]] == [sid]
+    response = client.get("/xapi/activities/state", params={
+        "activityId": "http://example.com/activities/a", "agent": '{"mbox": "mailto:a@example.com"}',
+        "cachebuster": "1"})
+    assert response.status_code == 200, response.text
+    assert_error(client.get(STATEMENTS, params={"limit": 1, "cachebuster2": "1"}), 400)
+    assert_error(client.get(STATEMENTS, params={"limit": 1, "Cachebuster": "1"}), 400)
+
+
+def test_more_followed_with_a_doubled_slash(client, statement):
+    # TinCan.NET builds <scheme://host> + "/" + more, and more starts with "/".
+    ids = store_each(client, *numbered(statement, 3))
+    more = result(client, limit=2)["more"]
+    root = str(client.base_url).rstrip("/")  # (a bare "//x" would be read as a host by the test client)
+    response = client.get(root + "/" + more)
+    assert response.status_code == 200, response.text
+    assert [s["id"] for s in response.json()["statements"]] == ids[:1]
+    assert client.get(root + "//xapi//about").status_code == 200
