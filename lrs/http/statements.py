@@ -8,7 +8,10 @@ the rest; GET parses its parameters into a ``StatementQuery``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
+
+import orjson
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,14 +20,15 @@ from lrs.http import profile_checks
 from lrs.http.auth import Principal
 from lrs.http.responses import JSON, json_response, no_content
 from lrs.store.base import Store
-from lrs.xapi import formats, strict_json
+from lrs.xapi import attachments, formats, signatures, strict_json
+from lrs.xapi.attachments import Part
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.query import SingleQuery, check_param_names, encode_more, parse_statement_params
 from lrs.xapi.statements import PreparedStatement, prepare
 from lrs.xapi.timestamps import format_stored, http_date, now, stored_sequence
 from lrs.xapi.validate import batch_matches_schema, is_uuid, validate_statement
 
-MULTIPART = "multipart/mixed"
+MULTIPART = attachments.MULTIPART
 YIELD_EVERY = 20  # statements validated between two turns of the event loop
 
 
@@ -49,22 +53,22 @@ async def put_statement(request: Request) -> Response:
         raise bad_request("PUT /statements needs the statementId parameter", path="statementId", error="parameter")
     if not is_uuid(statement_id):
         raise bad_request("statementId must be a UUID", path="statementId", error="parameter")
-    body = await _json_body(request)
+    body, parts = await _statement_body(request)
     if not isinstance(body, dict):
         raise bad_request("PUT /statements takes one Statement object", path="", error="validation")
     version = _version(request)
     validate_statement(body, version)
-    _attachments_by_url(body, "")
     if "id" in body and body["id"].lower() != statement_id.lower():
         raise bad_request("the statement's id does not match the statementId parameter", path="id", error="parameter")
+    stored_parts = _attachment_parts([body], parts, located=False)
     body.setdefault("id", statement_id)
-    _, headers = await _store_batch(request, [body], located=False)
+    _, headers = await _store_batch(request, [body], located=False, parts=stored_parts)
     return no_content({**_consistent(), **headers})
 
 
 async def post_statements(request: Request) -> Response:
     check_param_names(request.query_params.keys(), frozenset())
-    body = await _json_body(request)
+    body, parts = await _statement_body(request)
     single = isinstance(body, dict)
     batch = [body] if single else body
     if not isinstance(batch, list):
@@ -74,7 +78,6 @@ async def post_statements(request: Request) -> Response:
     seen: dict[str, int] = {}
     for index, statement in enumerate(batch):
         validate_statement(statement, version, path="" if single else f"[{index}]", schema_checked=schema_checked)
-        _attachments_by_url(statement, "" if single else f"[{index}].")
         if "id" in statement:
             sid = statement["id"].lower()
             if sid in seen:
@@ -85,22 +88,25 @@ async def post_statements(request: Request) -> Response:
             seen[sid] = index
         if index % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)  # let other requests' responses go out while a big batch is checked
-    ids, headers = await _store_batch(request, batch, located=not single)
+    stored_parts = _attachment_parts(batch, parts, located=not single)
+    ids, headers = await _store_batch(request, batch, located=not single, parts=stored_parts)
     return json_response(ids, headers={**_consistent(), **headers})
 
 
-def _attachments_by_url(statement: dict[str, Any], prefix: str) -> None:
-    """An application/json request carries no attachment content: each attachment needs a fileUrl (XAPI-00129)."""
-    for index, attachment in enumerate(statement.get("attachments") or ()):
-        if "fileUrl" not in attachment:
-            raise bad_request(
-                "an attachment without fileUrl must be sent with its content as multipart/mixed",
-                path=f"{prefix}attachments[{index}].fileUrl", error="attachments",
-            )
+def _attachment_parts(batch: list[dict[str, Any]], parts: list[Part], *, located: bool) -> list[Part]:
+    """The attachment parts to store with a validated batch; 400 when parts and Attachments do not match
+    (XAPI-00128, XAPI-00129) or a signature is malformed (Data §2.6)."""
+    if not parts and not any(True for _ in attachments.declared(batch)):
+        return []
+    stored = attachments.match(batch, parts, located=located)
+    by_hash = {part.sha2: part for part in parts}
+    for index, statement in enumerate(batch):
+        signatures.check(statement, by_hash, path=f"[{index}]." if located else "")
+    return stored
 
 
 async def _store_batch(
-    request: Request, batch: list[dict[str, Any]], *, located: bool
+    request: Request, batch: list[dict[str, Any]], *, located: bool, parts: Sequence[Part] = ()
 ) -> tuple[list[str], dict[str, str]]:
     """Complete, profile-check (``profile_checks``) and store a validated batch: its ids and extra headers."""
     principal: Principal = request.state.principal
@@ -112,21 +118,26 @@ async def _store_batch(
     ]
     violations, headers = await profile_checks.check(request, prepared, located=located)
     await store.insert_statements(
-        prepared, define=principal.may_define, credential=principal.key, violations=violations
+        prepared, define=principal.may_define, credential=principal.key, violations=violations,
+        attachments=parts,
     )
     return [p.statement["id"] for p in prepared], headers
 
 
-async def _json_body(request: Request) -> Any:
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+async def _statement_body(request: Request) -> tuple[Any, list[Part]]:
+    """The parsed statements of a PUT or POST, and the attachment parts of a multipart/mixed one."""
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";")[0].strip().lower()
     if media_type == MULTIPART:
-        raise bad_request(
-            "multipart/mixed statement requests (attachments) are not supported yet; send application/json",
-            path="Content-Type", error="content_type",
-        )
+        raw, parts = attachments.parse(await request.body(), content_type)
+        return _parse_json(raw), parts
     if media_type != JSON:
-        raise bad_request("statements must be sent as application/json", path="Content-Type", error="content_type")
-    raw = await request.body()
+        raise bad_request("statements must be sent as application/json or multipart/mixed", path="Content-Type",
+                          error="content_type")
+    return _parse_json(await request.body()), []
+
+
+def _parse_json(raw: bytes) -> Any:
     if not raw:
         raise bad_request("the request body is empty", path="", error="json")
     try:
@@ -151,7 +162,10 @@ async def get_statements(request: Request) -> Response:
         if statement is None or (principal.reads_only_own and not _own(statement, principal)):
             raise XAPIError(404, f"no statement with id {query.statement_id}", error="not_found")
         [out] = await _formatted(store, [statement], query.format, languages)
-        return json_response(out, headers={**consistent, "Last-Modified": http_date(statement["stored"])})
+        headers = {**consistent, "Last-Modified": http_date(statement["stored"])}
+        if query.attachments:
+            return await _with_attachments(store, [statement], out, headers)
+        return json_response(out, headers=headers)
     if principal.reads_only_own:
         query = query.with_authority(principal.authority_ifi)
     page, cursor = await store.query_statements(query)
@@ -161,7 +175,19 @@ async def get_statements(request: Request) -> Response:
     headers = dict(consistent)
     if page:
         headers["Last-Modified"] = http_date(max(s["stored"] for s in page))
+    if query.attachments:
+        return await _with_attachments(store, page, result, headers)
     return json_response(result, headers=headers)
+
+
+async def _with_attachments(
+    store: Store, page: list[dict[str, Any]], content: Any, headers: dict[str, str]
+) -> Response:
+    """``attachments=true``: multipart/mixed, the JSON first, then the data of every attachment of the
+    statements that the LRS has (Communication §2.1.3.s2.b6, §1.5.2; XAPI-00167)."""
+    found = await store.get_attachments(attachments.wanted_hashes(page))
+    body, content_type = attachments.build(orjson.dumps(content), found.values())
+    return Response(body, headers={**headers, "Content-Type": content_type})
 
 
 def _own(statement: dict[str, Any], principal: Principal) -> bool:

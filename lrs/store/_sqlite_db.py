@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS profile_violations (
     found TEXT,
     message TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS attachments (
+    sha2 TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    content BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS credentials (
     key TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL,

@@ -34,6 +34,7 @@ def insert(
     conn: WriterConnection, rows: Sequence[tuple], define: bool, credential: str | None,
     names: Sequence[tuple[str, str]] = (),
     violations: Sequence[tuple] = (),
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> list[str]:
     """Store a batch (``PreparedStatement.to_row()`` each); see ``Store.insert_statements``.
 
@@ -42,9 +43,18 @@ def insert(
     ``names``: (IFI key, name) pairs of the batch's agents not known to be recorded yet;
     without ``define`` only the first name of an agent is recorded (the "define" scope:
     no update of the LRS's canonical representation of Actors), at most one per IFI here.
+    ``attachments``: (sha2, content type, content) of the attachment parts received with them.
     """
     _check_credential(conn, credential)
-    return _store(conn, [PreparedStatement.from_row(row) for row in rows], define, names, violations)
+    ids = _store(conn, [PreparedStatement.from_row(row) for row in rows], define, names, violations)
+    _save_attachments(conn, attachments)
+    return ids
+
+
+def _save_attachments(conn: sqlite3.Connection, attachments: Sequence[tuple[str, str, bytes]]) -> None:
+    """Attachment data, by its SHA-2 (the same data under one digest is one row)."""
+    if attachments:
+        conn.executemany("INSERT OR IGNORE INTO attachments(sha2, content_type, content) VALUES (?,?,?)", attachments)
 
 
 def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[str]] | None:
@@ -55,11 +65,11 @@ def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[st
     the order). Otherwise None, before writing anything. A job that would be refused
     makes this raise; the caller then rolls it back and runs the jobs one by one.
     """
-    jobs = [(*job, (), ())[:5] for job in jobs]  # (rows, define, credential, names, violations)
+    jobs = [(*job, (), (), ())[:6] for job in jobs]  # (rows, define, credential, names, violations, attachments)
     define = jobs[0][1]
     batch: list[PreparedStatement] = []
     ids: list[list[str]] = []
-    for rows, job_define, _, _, _ in jobs:
+    for rows, job_define, _, _, _, _ in jobs:
         if job_define != define:
             return None
         prepared = [PreparedStatement.from_row(row) for row in rows]
@@ -78,6 +88,7 @@ def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[st
                 first.setdefault(ifi, name)
         names = list(first.items())
     new = set(_store(conn, batch, define, names, [v for job in jobs for v in job[4]]))
+    _save_attachments(conn, [a for job in jobs for a in job[5]])
     return [[i for i in job_ids if i in new] for job_ids in ids]
 
 

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
 
 import orjson
 
+from lrs.xapi.attachments import Part
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement
@@ -57,9 +58,12 @@ class Store(Protocol):
     # -- statements
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
-        violations: Sequence[ViolationRow] = (),
+        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (),
     ) -> list[str]:
         """Store a batch atomically: all of it or nothing.
+
+        ``attachments``: the raw data of the batch's Attachments (multipart/mixed parts),
+        kept by SHA-2 in the same transaction (the same digest twice is stored once).
 
         ``violations``: profile violations (warn mode) to keep with the statements
         newly stored, in the same transaction (see ``profile_violations``).
@@ -89,6 +93,9 @@ class Store(Protocol):
 
     async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Canonical definitions of the given activities (those known)."""
+
+    async def get_attachments(self, hashes: Iterable[str]) -> dict[str, Part]:
+        """The stored attachment data of the given SHA-2 digests (those known), by digest."""
 
     async def profile_violations(self, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Kept profile violations, newest first: dicts with statement, stored, profile, template,

@@ -34,6 +34,7 @@ from lrs.store._names import NameCache
 from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi import keys as K
 from lrs.xapi.activities import batch_definitions, definition_writes
+from lrs.xapi.attachments import Part
 from lrs.xapi.errors import XAPIError, bad_request, unauthorized
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement, check_voiding, not_stored
@@ -111,7 +112,7 @@ class MongoStore(MongoDocuments):
 
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
-        violations: Sequence[ViolationRow] = (),
+        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (),
     ) -> list[str]:
         names = self._names.pending(batch, define=define)
         for attempt in range(RETRIES):
@@ -120,6 +121,12 @@ class MongoStore(MongoDocuments):
                     ids = await self._insert(batch, define, credential, names, session)
                     if violations and ids:
                         await self._save_violations(batch, ids, violations, session)
+                    for part in {a.sha2: a for a in attachments}.values():  # by digest: written once
+                        await self._c("attachments").update_one(
+                            {"_id": part.sha2},
+                            {"$setOnInsert": {"contentType": part.content_type, "content": part.content}},
+                            upsert=True, session=session,
+                        )
                 break
             except XAPIError:
                 raise
@@ -294,6 +301,13 @@ class MongoStore(MongoDocuments):
             return {}
         rows = await self._c("activities").find({"_id": {"$in": ids}}).to_list(None)
         return {r["_id"]: orjson.loads(r["definition"]) for r in rows}
+
+    async def get_attachments(self, hashes: Iterable[str]) -> dict[str, Part]:
+        wanted = list(dict.fromkeys(hashes))
+        if not wanted:
+            return {}
+        rows = await self._c("attachments").find({"_id": {"$in": wanted}}).to_list(None)
+        return {r["_id"]: Part(r["_id"], r["contentType"], bytes(r["content"])) for r in rows}
 
     async def agent_names(self, ifi: str) -> list[str]:
         row = await self._c("agent_names").find_one({"_id": ifi})

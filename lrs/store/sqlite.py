@@ -38,6 +38,7 @@ from lrs.store._sqlite_write import document_key, read_document, scope_where
 from lrs.store._sqlite_process import ProcessWriter
 from lrs.store._sqlite_writer import ThreadWriter, index_now
 from lrs.store.base import Credential, ViolationRow, violation_dict
+from lrs.xapi.attachments import Part
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery
@@ -111,10 +112,13 @@ class SQLiteStore:
 
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
-        violations: Sequence[ViolationRow] = (),
+        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (),
     ) -> list[str]:
         names = self._names.pending(batch, define=define)
-        ids = await self._write("insert", [p.to_row() for p in batch], define, credential, names, list(violations))
+        ids = await self._write(
+            "insert", [p.to_row() for p in batch], define, credential, names, list(violations),
+            [(a.sha2, a.content_type, a.content) for a in attachments],
+        )
         self._names.recorded(names, define=define)
         return ids
 
@@ -191,6 +195,14 @@ class SQLiteStore:
             return {}
         rows = await self._read(lambda conn: db._in(conn, "SELECT id, definition FROM activities WHERE id IN ({})", ids))
         return {aid: orjson.loads(d) for aid, d in rows}
+
+    async def get_attachments(self, hashes: Iterable[str]) -> dict[str, Part]:
+        wanted = list(dict.fromkeys(hashes))
+        if not wanted:
+            return {}
+        rows = await self._read(lambda conn: db._in(
+            conn, "SELECT sha2, content_type, content FROM attachments WHERE sha2 IN ({})", wanted))
+        return {sha2: Part(sha2, content_type, bytes(content)) for sha2, content_type, content in rows}
 
     # -- credentials
 

@@ -215,6 +215,11 @@ def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
     return a == b
 
 
+def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two statements are the same by the comparison rules (as ``equivalent``, 1.0.3 durations)."""
+    return _comparable(a, False) == _comparable(b, False)
+
+
 def _comparable(statement: dict[str, Any], centiseconds: bool) -> dict[str, Any]:
     out = {k: v for k, v in statement.items() if k not in LRS_ASSIGNED}
     return _normalise(out, None, centiseconds)

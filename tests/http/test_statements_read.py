@@ -6,6 +6,7 @@ Spec: xAPI 1.0.3 Communication §2.1.3 (incl. "Filter Conditions for StatementRe
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta, timezone
 
 import pytest
@@ -689,13 +690,19 @@ def test_attachments_false_answers_json(client, statement):  # XAPI-00161
         assert response.headers["content-type"].startswith("application/json")
 
 
-def test_attachments_true_answers_json_for_now(client, statement):  # product choice (XAPI-00167 not yet)
+def test_attachments_true_answers_multipart_also_without_attachments(client, statement):  # XAPI-00167
     sid = new_id()
     store(client, statement(id=sid))
     response = client.get(STATEMENTS, params={"attachments": "true"})
     assert response.status_code == 200
-    assert response.headers["content-type"].startswith("application/json")
-    assert [s["id"] for s in response.json()["statements"]] == [sid]
+    content_type = response.headers["content-type"]
+    assert content_type.startswith("multipart/mixed")
+    boundary = content_type.split("boundary=", 1)[1].strip('"')
+    first, end = response.content.split(b"--" + boundary.encode())[1:3]
+    assert end.startswith(b"--")  # one part: the StatementResult
+    head, _, body = first.partition(b"\r\n\r\n")
+    assert b"application/json" in head
+    assert [s["id"] for s in json.loads(body)["statements"]] == [sid]
 
 
 # -- what real client libraries send beside the spec ------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from lrs.credentials import new_credential
+from lrs.xapi.attachments import Part
 from lrs.xapi import keys as K
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.errors import XAPIError
@@ -286,3 +288,31 @@ async def test_profile_violations_are_kept_with_new_statements_only(store) -> No
         (b.id, None, None, None), (a.id, "urn:p:t", "$.result.response", "x")]  # newest first
     assert kept[1]["stored"] == a.stored and kept[1]["profile"] == "urn:p" and kept[1]["message"] == "missing"
     assert len(await store.profile_violations(limit=1)) == 1
+
+
+# -- attachments ------------------------------------------------------------------------
+
+def _part(content: bytes, content_type: str = "text/plain") -> Part:
+    return Part(hashlib.sha256(content).hexdigest(), content_type, content)
+
+
+async def test_attachments_are_stored_with_their_batch_by_digest(store) -> None:
+    essay, image = _part(b"an essay"), _part(bytes(range(256)) * 40, "image/png")
+    await store.insert_statements([make(), make()], define=False, attachments=[essay, image, essay])
+    got = await store.get_attachments([essay.sha2, image.sha2, "0" * 64])
+    assert got == {essay.sha2: essay, image.sha2: image}
+    assert await store.get_attachments([]) == {}
+    # the same data again (another statement, another content type): kept once, as first stored
+    await store.insert_statements([make()], define=False, attachments=[replace(essay, content_type="text/x-other")])
+    assert (await store.get_attachments([essay.sha2]))[essay.sha2] == essay
+
+
+async def test_a_refused_batch_keeps_none_of_its_attachments(store) -> None:
+    p = make()
+    await store.insert_statements([p], define=False)
+    clash = replace(make(actor=BOB), id=p.id)
+    clash.statement["id"] = p.id
+    data = _part(b"never stored")
+    with pytest.raises(XAPIError):
+        await store.insert_statements([clash], define=False, attachments=[data])
+    assert await store.get_attachments([data.sha2]) == {}

@@ -1,0 +1,196 @@
+"""Attachments sent and returned as multipart/mixed (xAPI 1.0.3 Communication §1.5.2, Data §2.4.11).
+
+Pure functions: split a request body into its statements and attachment parts,
+check that parts and statements match (XAPI-00128..00138), and build the
+multipart response of ``GET /statements?attachments=true``. Signed statements
+are checked in ``lrs.xapi.signatures``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from lrs.xapi.errors import bad_request
+
+MULTIPART = "multipart/mixed"
+HASH_HEADER = "x-experience-api-hash"
+# sha2 is SHA-256, SHA-384 or SHA-512 (Communication §1.5.2.s4.b4): told apart by the length of the hex digest.
+DIGESTS = {64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
+_BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
+_CRLF = b"\r\n"
+
+
+@dataclass(frozen=True)
+class Part:
+    """One attachment's raw data, as received or as stored."""
+
+    sha2: str  # lower-case hex digest, as in the attachment's "sha2"
+    content_type: str
+    content: bytes
+
+
+def boundary_of(content_type: str) -> str:
+    """The boundary parameter of a multipart/mixed Content-Type (XAPI-00131)."""
+    match = _BOUNDARY.search(content_type)
+    if match is None:
+        raise bad_request("a multipart/mixed request needs a boundary parameter in its Content-Type",
+                          path="Content-Type", error="multipart")
+    return match.group(1) or match.group(2)
+
+
+def parse(body: bytes, content_type: str) -> tuple[bytes, list[Part]]:
+    """A multipart/mixed request body: the JSON of its first part and its attachment parts.
+
+    400 (naming the part) when the body is not RFC 2046 multipart with that boundary
+    (XAPI-00130), the first part is not application/json (XAPI-00134), or a later part
+    has no X-Experience-API-Hash (XAPI-00132), a Content-Transfer-Encoding other than
+    binary (XAPI-00135), or content whose digest is not that hash.
+    """
+    sections = list(_sections(body, boundary_of(content_type)))
+    if not sections:
+        raise bad_request("the multipart/mixed body has no parts", path="", error="multipart")
+    head, statements = sections[0]
+    if _media_type(head.get("content-type")) != "application/json":
+        raise bad_request("the first part of a multipart/mixed statement request must be application/json",
+                          path="part[0].Content-Type", error="multipart")
+    parts: list[Part] = []
+    for index, (headers, content) in enumerate(sections[1:], start=1):
+        at = f"part[{index}]"
+        declared = headers.get(HASH_HEADER, "").strip().lower()
+        if not declared:
+            raise bad_request(f"{at} has no X-Experience-API-Hash header", path=f"{at}.X-Experience-API-Hash",
+                              error="multipart")
+        encoding = headers.get("content-transfer-encoding")
+        if encoding is not None and encoding.strip().lower() != "binary":
+            raise bad_request(f"{at} has Content-Transfer-Encoding {encoding!r}: attachment parts are binary",
+                              path=f"{at}.Content-Transfer-Encoding", error="multipart")
+        digest = DIGESTS.get(len(declared))
+        if digest is None or digest(content).hexdigest() != declared:
+            raise bad_request(f"{at}: its content does not have the SHA-2 digest of its X-Experience-API-Hash",
+                              path=f"{at}.X-Experience-API-Hash", error="multipart")
+        parts.append(Part(declared, headers.get("content-type") or "application/octet-stream", content))
+    return statements, parts
+
+
+def declared(statements: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(path, attachment) of every Attachment object of the statements (SubStatements included)."""
+    for index, statement in enumerate(statements):
+        yield from _attachments_of(statement, f"[{index}]")
+        obj = statement.get("object")
+        if isinstance(obj, dict) and obj.get("objectType") == "SubStatement":
+            yield from _attachments_of(obj, f"[{index}].object")
+
+
+def match(statements: list[dict[str, Any]], parts: list[Part], *, located: bool) -> list[Part]:
+    """The parts to store: one per digest, each claimed by an Attachment of the statements.
+
+    400 when an Attachment without a fileUrl has no part (XAPI-00129; Communication
+    §1.5.2.s3.b5), or a part matches no Attachment's sha2 (XAPI-00128, XAPI-00132).
+    ``located``: paths name the statement's place in a batch.
+    """
+    by_hash = {part.sha2: part for part in parts}
+    wanted: set[str] = set()
+    for path, attachment in declared(statements):
+        sha2 = str(attachment.get("sha2", "")).lower()
+        wanted.add(sha2)
+        if "fileUrl" not in attachment and sha2 not in by_hash:
+            where = path if located else path.split("]", 1)[1].lstrip(".")
+            raise bad_request(
+                "an attachment without fileUrl needs a multipart/mixed part with its sha2 as X-Experience-API-Hash",
+                path=f"{where}.sha2" if where else "sha2", error="attachments",
+            )
+    for index, part in enumerate(parts, start=1):
+        if part.sha2 not in wanted:
+            raise bad_request(f"part[{index}] is not the data of any attachment of the statements (no sha2 {part.sha2})",
+                              path=f"part[{index}].X-Experience-API-Hash", error="attachments")
+    return list(by_hash.values())
+
+
+def wanted_hashes(statements: Iterable[dict[str, Any]]) -> set[str]:
+    """The sha2 of every Attachment of the statements: what a multipart answer carries (if stored)."""
+    return {str(attachment.get("sha2", "")).lower() for _, attachment in declared(statements)}
+
+
+def build(statements_json: bytes, parts: Iterable[Part]) -> tuple[bytes, str]:
+    """A multipart/mixed response: the statements (application/json) first, then each part once.
+
+    Returns the body and its Content-Type (with the boundary).
+    """
+    boundary = "xapi-" + os.urandom(12).hex()
+    marker = b"--" + boundary.encode()
+    chunks = [marker, _CRLF, b"Content-Type: application/json", _CRLF, _CRLF, statements_json, _CRLF]
+    for part in parts:
+        chunks += [
+            marker, _CRLF,
+            b"Content-Type: ", part.content_type.encode("latin-1", "replace"), _CRLF,
+            b"Content-Transfer-Encoding: binary", _CRLF,
+            b"X-Experience-API-Hash: ", part.sha2.encode(), _CRLF, _CRLF,
+            part.content, _CRLF,
+        ]
+    chunks += [marker, b"--", _CRLF]
+    return b"".join(chunks), f'{MULTIPART}; boundary="{boundary}"'
+
+
+def _attachments_of(statement: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    attachments = statement.get("attachments")
+    if isinstance(attachments, list):
+        for i, attachment in enumerate(attachments):
+            if isinstance(attachment, dict):
+                yield f"{path}.attachments[{i}]", attachment
+
+
+def _sections(body: bytes, boundary: str) -> Iterator[tuple[dict[str, str], bytes]]:
+    """(headers with lower-case names, content) of each body part (RFC 2046 §5.1.1)."""
+    delimiter = b"--" + boundary.encode("latin-1")
+    # The first delimiter may open the body; every other one follows a CRLF.
+    if body.startswith(delimiter):
+        rest = body[len(delimiter):]
+    else:
+        start = body.find(_CRLF + delimiter)
+        if start < 0:
+            raise bad_request("the multipart/mixed body does not contain its boundary", path="", error="multipart")
+        rest = body[start + 2 + len(delimiter):]
+    while True:
+        if rest.startswith(b"--"):
+            return  # the close delimiter: what follows is the epilogue
+        line_end = rest.find(_CRLF)
+        if line_end < 0:
+            raise bad_request("the multipart/mixed body ends before its closing boundary", path="", error="multipart")
+        rest = rest[line_end + 2:]  # the rest of the delimiter line (transport padding)
+        end = rest.find(_CRLF + delimiter)
+        if end < 0:
+            raise bad_request("the multipart/mixed body ends before its closing boundary", path="", error="multipart")
+        part, rest = rest[:end], rest[end + 2 + len(delimiter):]
+        header_end = part.find(_CRLF + _CRLF)
+        if part.startswith(_CRLF):
+            raw_headers, content = b"", part[2:]
+        elif header_end >= 0:
+            raw_headers, content = part[:header_end], part[header_end + 4:]
+        else:
+            raise bad_request("a part of the multipart/mixed body has no blank line after its headers",
+                              path="", error="multipart")
+        yield _headers(raw_headers), content
+
+
+def _headers(raw: bytes) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for line in raw.decode("latin-1").split("\r\n"):
+        if not line:
+            continue
+        if line[0] in " \t" and headers:  # a folded header line
+            last = next(reversed(headers))
+            headers[last] += " " + line.strip()
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise bad_request(f"a part header line is not 'Name: value': {line[:60]!r}", path="", error="multipart")
+        headers[name.strip().lower()] = value.strip()
+    return headers
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";")[0].strip().lower()

@@ -1,0 +1,104 @@
+"""Signed statements (xAPI 1.0.3 Data §2.6; XAPI-00115..00117): malformed signatures are refused.
+
+A signature is an Attachment with usageType ``.../attachments/signature`` and
+contentType ``application/octet-stream`` whose part is a JWS (RFC 7515) in
+compact serialization. The LRS checks that it is well formed (§2.6.s5.b3):
+its algorithm is RS256, RS384 or RS512, its payload is the statement as it was
+before the signature was added (by the comparison rules of Data §2.3.1), and,
+when its header carries an X.509 certificate (``x5c``), that the signature
+verifies against that certificate. This is a check for mistakes, not an
+authentication of the signer (§2.6, note).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+from typing import Any, Mapping
+
+import orjson
+
+from lrs.xapi.attachments import Part
+from lrs.xapi.errors import bad_request
+from lrs.xapi.statements import same_content
+
+SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
+OCTET_STREAM = "application/octet-stream"
+ALGORITHMS = ("RS256", "RS384", "RS512")
+
+
+def is_signature(attachment: Mapping[str, Any]) -> bool:
+    return attachment.get("usageType") == SIGNATURE and attachment.get("contentType") == OCTET_STREAM
+
+
+def check(statement: dict[str, Any], parts: Mapping[str, Part], *, path: str) -> None:
+    """400 when a signature attachment of ``statement`` has no part or a malformed JWS."""
+    for index, attachment in enumerate(statement.get("attachments") or ()):
+        if not is_signature(attachment):
+            continue
+        at = f"{path}attachments[{index}]"
+        part = parts.get(str(attachment.get("sha2", "")).lower())
+        if part is None:
+            raise bad_request("a signature attachment must be sent with its JWS as a multipart/mixed part",
+                              path=f"{at}.sha2", error="signature")
+        _check_jws(part.content, statement, attachment, at)
+
+
+def _check_jws(jws: bytes, statement: dict[str, Any], attachment: Mapping[str, Any], at: str) -> None:
+    segments = jws.strip().split(b".")
+    if len(segments) != 3 or not all(segments[:2]):
+        raise bad_request("the signature is not a JWS in compact serialization (header.payload.signature)",
+                          path=at, error="signature")
+    try:
+        header = orjson.loads(_b64url(segments[0]))
+        payload = orjson.loads(_b64url(segments[1]))
+        signature = _b64url(segments[2])
+    except (ValueError, binascii.Error) as exc:
+        raise bad_request(f"the signature's JWS does not decode: {exc}", path=at, error="signature")
+    if not isinstance(header, dict) or header.get("alg") not in ALGORITHMS:
+        alg = header.get("alg") if isinstance(header, dict) else None
+        raise bad_request(f"the signature's algorithm is {alg!r}; xAPI allows RS256, RS384 and RS512 only",
+                          path=at, error="signature")
+    if not isinstance(payload, dict) or not _is_original(payload, statement, attachment):
+        raise bad_request("the signature's payload is not this statement (before its signature was added)",
+                          path=at, error="signature")
+    if "x5c" in header:
+        _verify(header, segments[0] + b"." + segments[1], signature, at)
+
+
+def _is_original(payload: dict[str, Any], statement: dict[str, Any], signature: Mapping[str, Any]) -> bool:
+    received = copy.copy(statement)
+    rest = [a for a in statement.get("attachments") or () if a is not signature]
+    if rest:
+        received["attachments"] = rest
+    else:
+        received.pop("attachments", None)
+    return same_content(payload, received)
+
+
+def _verify(header: dict[str, Any], signed: bytes, signature: bytes, at: str) -> None:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    chain = header["x5c"]
+    try:
+        certificate = x509.load_der_x509_certificate(base64.b64decode(chain[0], validate=True))
+        key = certificate.public_key()
+    except (TypeError, IndexError, KeyError, ValueError, binascii.Error):
+        raise bad_request("the signature's x5c is not an X.509 certificate chain", path=at, error="signature")
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise bad_request("the signature's certificate has no RSA key (RS256/384/512 need one)", path=at,
+                          error="signature")
+    digest = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}[header["alg"]]
+    try:
+        key.verify(signature, signed, padding.PKCS1v15(), digest)
+    except InvalidSignature:
+        raise bad_request("the signature does not verify against the certificate in its x5c", path=at,
+                          error="signature")
+
+
+def _b64url(segment: bytes) -> bytes:
+    return base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))

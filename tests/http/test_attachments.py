@@ -1,0 +1,250 @@
+"""Attachments as multipart/mixed (Communication §1.5.2, §2.1.3; Data §2.4.11) and signed statements (Data §2.6).
+
+XAPI-00127..00138, XAPI-00115..00117, XAPI-00161, XAPI-00167. The multipart bodies are
+built here by hand, from RFC 2046, independently of the LRS's own code.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes
+from email.policy import HTTP
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import NameOID
+
+from tests.conftest import new_id
+from tests.http.helpers import STATEMENTS, assert_error, get_statement, ids_of
+
+BOUNDARY = "abcABC0123'()+_,-./:=?"
+SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def attachment(data: bytes, content_type: str = "text/plain", **extra) -> dict:
+    return {"usageType": "http://example.com/attachment-usage/essay", "display": {"en-US": "An essay"},
+            "contentType": content_type, "length": len(data), "sha2": sha256(data), **extra}
+
+
+def multipart(statements, *parts, first_type: str = "application/json", boundary: str = BOUNDARY) -> bytes:
+    """RFC 2046 body: the statements, then (data, headers) parts."""
+    out = [f"--{boundary}\r\nContent-Type: {first_type}\r\n\r\n".encode(), json.dumps(statements).encode(), b"\r\n"]
+    for data, headers in parts:
+        out.append(f"--{boundary}\r\n".encode())
+        out += [f"{name}: {value}\r\n".encode() for name, value in headers.items()]
+        out += [b"\r\n", data, b"\r\n"]
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out)
+
+
+def part(data: bytes, content_type: str = "text/plain", **headers) -> tuple[bytes, dict]:
+    return data, {"Content-Type": content_type, "Content-Transfer-Encoding": "binary",
+                  "X-Experience-API-Hash": sha256(data), **headers}
+
+
+def send(client, body: bytes, *, method: str = "POST", statement_id: str | None = None,
+         content_type: str = f'multipart/mixed; boundary="{BOUNDARY}"'):
+    params = {"statementId": statement_id} if statement_id else None
+    return client.request(method, STATEMENTS, params=params, content=body, headers={"Content-Type": content_type})
+
+
+def parts_of(response) -> list[tuple[dict, bytes]]:
+    """The parts of a multipart/mixed response: (headers, content) each."""
+    assert response.headers["content-type"].startswith("multipart/mixed"), response.headers["content-type"]
+    raw = b"Content-Type: " + response.headers["content-type"].encode() + b"\r\n\r\n" + response.content
+    message = message_from_bytes(raw, policy=HTTP)
+    assert message.is_multipart()
+    return [(dict(p.items()), p.get_payload(decode=True)) for p in message.iter_parts()]
+
+
+ESSAY = b"My essay about loops in Java.\n"
+IMAGE = bytes(range(256)) * 8 + b"\r\n--another-boundary\r\n\r\n"  # binary, CRLFs, a delimiter-like line
+
+
+def test_statement_with_an_attachment_is_stored_and_returned_with_it(client, statement):  # XAPI-00167
+    sid = new_id()
+    body = multipart(statement(id=sid, attachments=[attachment(ESSAY)]), part(ESSAY))
+    response = send(client, body)
+    assert response.status_code == 200, response.text
+    assert response.json() == [sid]
+    got = client.get(STATEMENTS, params={"statementId": sid, "attachments": "true"})
+    assert got.status_code == 200
+    assert "X-Experience-API-Consistent-Through" in got.headers and "Last-Modified" in got.headers
+    [(head, content), (data_head, data)] = parts_of(got)
+    assert head["Content-Type"].startswith("application/json")
+    assert json.loads(content)["id"] == sid
+    assert data == ESSAY
+    assert data_head["X-Experience-API-Hash"] == sha256(ESSAY)
+    assert data_head["Content-Transfer-Encoding"] == "binary"
+    assert data_head["Content-Type"] == "text/plain"
+    # attachments=false (the default): JSON only, no raw data (XAPI-00161)
+    for params in ({"statementId": sid}, {"statementId": sid, "attachments": "false"}):
+        plain = client.get(STATEMENTS, params=params)
+        assert plain.headers["content-type"].startswith("application/json")
+        assert plain.json()["attachments"] == [attachment(ESSAY)]
+
+
+def test_binary_data_and_a_batch_sharing_one_part(client, statement):  # §1.5.2.s2.b2.b5: one copy per data
+    first, second = new_id(), new_id()
+    batch = [statement(id=first, attachments=[attachment(IMAGE, "image/png")]),
+             statement(id=second, attachments=[attachment(IMAGE, "image/png"), attachment(ESSAY)])]
+    response = send(client, multipart(batch, part(IMAGE, "image/png"), part(ESSAY)))
+    assert response.status_code == 200, response.text
+    page = client.get(STATEMENTS, params={"attachments": "true"})
+    [(_, content), *data] = parts_of(page)
+    assert [s["id"] for s in json.loads(content)["statements"]] == [second, first]
+    assert sorted(d for _, d in data) == sorted([IMAGE, ESSAY])  # each data once
+
+
+def test_put_with_an_attachment(client, statement):
+    sid = new_id()
+    response = send(client, multipart(statement(attachments=[attachment(ESSAY)]), part(ESSAY)),
+                    method="PUT", statement_id=sid)
+    assert response.status_code == 204, response.text
+    assert get_statement(client, sid)["attachments"][0]["sha2"] == sha256(ESSAY)
+
+
+def test_multipart_without_attachment_data_is_accepted(client, statement):  # §1.5.2.s3.b8, b9
+    plain = statement()
+    by_url = statement(attachments=[attachment(ESSAY, fileUrl="http://example.com/essay.txt")])
+    assert send(client, multipart([plain, by_url])).status_code == 200
+    assert len(ids_of(client)) == 2
+
+
+def test_a_missing_part_is_400_and_stores_nothing(client, statement):  # XAPI-00129
+    batch = [statement(), statement(attachments=[attachment(ESSAY)])]
+    assert_error(send(client, multipart(batch)), 400)
+    assert_error(send(client, multipart(batch, part(IMAGE))), 400)
+    assert ids_of(client) == []
+
+
+def test_a_part_no_attachment_claims_is_400(client, statement):  # XAPI-00128, XAPI-00132
+    assert_error(send(client, multipart(statement(), part(ESSAY))), 400)
+    body = multipart(statement(attachments=[attachment(ESSAY)]), part(ESSAY), part(IMAGE))
+    assert_error(send(client, body), 400)
+    assert ids_of(client) == []
+
+
+@pytest.mark.parametrize("headers", [
+    {"X-Experience-API-Hash": None},  # XAPI-00132
+    {"Content-Transfer-Encoding": "base64"},  # XAPI-00135
+    {"X-Experience-API-Hash": sha256(b"other data")},  # the data is not what the hash says
+    {"X-Experience-API-Hash": "abc"},
+])
+def test_malformed_attachment_parts_are_400(client, statement, headers):
+    data, part_headers = part(ESSAY)
+    part_headers = {k: v for k, v in {**part_headers, **headers}.items() if v is not None}
+    body = multipart(statement(attachments=[attachment(ESSAY)]), (data, part_headers))
+    assert_error(send(client, body), 400)
+    assert ids_of(client) == []
+
+
+def test_malformed_multipart_bodies_are_400(client, statement):
+    good = multipart(statement(attachments=[attachment(ESSAY)]), part(ESSAY))
+    assert_error(send(client, good, content_type="multipart/mixed"), 400)  # no boundary: XAPI-00131
+    assert_error(send(client, good, content_type="multipart/mixed; boundary=other"), 400)  # XAPI-00130
+    wrong_first = multipart(statement(attachments=[attachment(ESSAY)]), part(ESSAY), first_type="text/plain")
+    assert_error(send(client, wrong_first), 400)  # XAPI-00134
+    assert_error(send(client, good[: len(good) // 2]), 400)  # cut short
+    not_json = good.replace(b'"actor"', b'actor', 1)
+    assert_error(send(client, not_json), 400)
+    assert ids_of(client) == []
+
+
+def test_a_json_statement_with_an_attachment_without_file_url_is_400(client, statement):  # §1.5.2.s2.b1
+    response = client.post(STATEMENTS, json=statement(attachments=[attachment(ESSAY)]))
+    assert_error(response, 400)
+    assert "multipart" in response.json()["message"]
+
+
+def test_query_with_attachments_pages_carry_their_data(client, statement):
+    ids = []
+    for i in range(3):
+        data = f"essay {i}".encode()
+        sid = new_id()
+        assert send(client, multipart(statement(id=sid, attachments=[attachment(data)]), part(data))).status_code == 200
+        ids.append(sid)
+    page = client.get(STATEMENTS, params={"attachments": "true", "limit": 2})
+    [(_, content), *data] = parts_of(page)
+    result = json.loads(content)
+    assert [s["id"] for s in result["statements"]] == ids[:0:-1]
+    assert sorted(d for _, d in data) == [b"essay 1", b"essay 2"]
+    more = client.get(result["more"])
+    [(_, content), *data] = parts_of(more)  # the more link keeps attachments=true
+    assert [d for _, d in data] == [b"essay 0"]
+
+
+# -- signed statements (Data §2.6) ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def signer():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "lrs test signer")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+                   .sign(key, hashes.SHA256()))
+    return key, base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+
+
+def b64url(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def jws(payload: dict, key, *, alg: str = "RS256", x5c: str | None = None, header: dict | None = None) -> bytes:
+    head = header or {"alg": alg, **({"x5c": [x5c]} if x5c else {})}
+    signed = b64url(json.dumps(head).encode()) + b"." + b64url(json.dumps(payload).encode())
+    digest = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}.get(alg, hashes.SHA256())
+    return signed + b"." + b64url(key.sign(signed, padding.PKCS1v15(), digest))
+
+
+def signed(statement: dict, signature: bytes) -> tuple[dict, bytes]:
+    """The statement with its signature attachment, and the multipart body carrying it."""
+    out = {**statement, "attachments": [*statement.get("attachments", []), {
+        "usageType": SIGNATURE, "display": {"en-US": "Signature"}, "contentType": "application/octet-stream",
+        "length": len(signature), "sha2": sha256(signature)}]}
+    return out, multipart(out, part(signature, "application/octet-stream"))
+
+
+def test_a_well_formed_signed_statement_is_accepted(client, statement, signer):  # XAPI-00115..00117
+    key, certificate = signer
+    for alg, x5c in (("RS256", certificate), ("RS384", certificate), ("RS512", None)):
+        original = statement(id=new_id())
+        _, body = signed(original, jws(original, key, alg=alg, x5c=x5c))
+        response = send(client, body)
+        assert response.status_code == 200, (alg, response.text)
+    # the payload may be the statement in another serialization (key order, timestamp zone)
+    original = statement(id=new_id(), timestamp="2026-01-01T12:00:00+02:00")
+    payload = dict(reversed(list({**original, "timestamp": "2026-01-01T10:00:00Z"}.items())))
+    assert send(client, signed(original, jws(payload, key, x5c=certificate))[1]).status_code == 200
+
+
+def test_malformed_signatures_are_400(client, statement, signer):  # Data §2.6.s5.b1
+    key, certificate = signer
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    original = statement(id=new_id())
+    cases = {
+        "not a JWS": b"this is not a JWS",
+        "HS256": jws(original, key, header={"alg": "HS256"}),
+        "none": jws(original, key, header={"alg": "none"}),
+        "another statement": jws({**original, "verb": {"id": "http://example.com/verbs/other"}}, key),
+        "signed by another key than x5c's": jws(original, other_key, x5c=certificate),
+        "x5c not a certificate": jws(original, key, header={"alg": "RS256", "x5c": ["bm90IGEgY2VydA=="]}),
+    }
+    for name, signature in cases.items():
+        assert_error(send(client, signed(original, signature)[1]), 400), name
+    # a signature attachment must come with its data, even with a fileUrl (XAPI-00115)
+    with_url, _ = signed(original, jws(original, key))
+    with_url["attachments"][-1]["fileUrl"] = "http://example.com/signature"
+    assert_error(client.post(STATEMENTS, json=with_url), 400)
+    assert ids_of(client) == []
