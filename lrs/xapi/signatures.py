@@ -1,7 +1,7 @@
 """Signed statements (xAPI 1.0.3 Data §2.6; XAPI-00115..00117): malformed signatures are refused.
 
-A signature is an Attachment with usageType ``.../attachments/signature`` and
-contentType ``application/octet-stream`` whose part is a JWS (RFC 7515) in
+A signature is an Attachment with usageType ``.../attachments/signature``; its
+contentType must be ``application/octet-stream`` and its part a JWS (RFC 7515) in
 compact serialization. The LRS checks that it is well formed (§2.6.s5.b3):
 its algorithm is RS256, RS384 or RS512, its payload is the statement as it was
 before the signature was added (by the comparison rules of Data §2.3.1), and,
@@ -29,15 +29,19 @@ ALGORITHMS = ("RS256", "RS384", "RS512")
 
 
 def is_signature(attachment: Mapping[str, Any]) -> bool:
-    return attachment.get("usageType") == SIGNATURE and attachment.get("contentType") == OCTET_STREAM
+    return attachment.get("usageType") == SIGNATURE
 
 
 def check(statement: dict[str, Any], parts: Mapping[str, Part], *, path: str) -> None:
-    """400 when a signature attachment of ``statement`` has no part or a malformed JWS."""
+    """400 when a signature attachment of ``statement`` is not application/octet-stream, has no part,
+    or has a malformed JWS."""
     for index, attachment in enumerate(statement.get("attachments") or ()):
         if not is_signature(attachment):
             continue
         at = f"{path}attachments[{index}]"
+        if attachment.get("contentType") != OCTET_STREAM:
+            raise bad_request(f"a signature attachment's contentType must be {OCTET_STREAM}",
+                              path=f"{at}.contentType", error="signature")
         part = parts.get(str(attachment.get("sha2", "")).lower())
         if part is None:
             raise bad_request("a signature attachment must be sent with its JWS as a multipart/mixed part",

@@ -243,6 +243,11 @@ def test_malformed_signatures_are_400(client, statement, signer):  # Data §2.6.
     }
     for name, signature in cases.items():
         assert_error(send(client, signed(original, signature)[1]), 400), name
+    # the signature usageType with another contentType is a malformed signature (XAPI-00115)
+    good = jws(original, key, x5c=certificate)
+    text, _ = signed(original, good)
+    text["attachments"][-1]["contentType"] = "text/plain; charset=ascii"
+    assert_error(send(client, multipart(text, part(good, "text/plain; charset=ascii"))), 400)
     # a signature attachment must come with its data, even with a fileUrl (XAPI-00115)
     with_url, _ = signed(original, jws(original, key))
     with_url["attachments"][-1]["fileUrl"] = "http://example.com/signature"
