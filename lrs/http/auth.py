@@ -48,6 +48,16 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("admin", WRITE): frozenset({"all"}),
 }
 FULL_READ = frozenset({"statements/read", "all/read", "all"})
+# The methods of each xAPI resource: any other is a 405 whoever asks, so it is answered before
+# authentication (the ADL conformance suite sends DELETE /statements without credentials).
+METHODS: dict[str, frozenset[str]] = {
+    "statements": frozenset({"GET", "HEAD", "PUT", "POST"}),
+    "state": frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"}),
+    "activity-profile": frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"}),
+    "agent-profile": frozenset({"GET", "HEAD", "PUT", "POST", "DELETE"}),
+    "activities": frozenset({"GET", "HEAD"}),
+    "agents": frozenset({"GET", "HEAD"}),
+}
 MAX_REMEMBERED = 100_000
 
 
@@ -166,6 +176,8 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         resource = resource_of(scope["path"], self.base)
+        if resource is not None and scope["method"] not in METHODS.get(resource, (scope["method"],)):
+            resource = None  # the router answers 405
         if resource is not None:
             authorization = None
             for name, value in scope["headers"]:

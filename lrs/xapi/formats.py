@@ -27,8 +27,8 @@ def _ids_in(part: dict[str, Any]) -> None:
     part["verb"] = {"id": part["verb"]["id"]}
     obj = part["object"]
     kind = obj.get("objectType", "Activity")
-    if kind == "Activity":
-        part["object"] = {k: obj[k] for k in ("objectType", "id") if k in obj}
+    if kind == "Activity":  # its id identifies it; objectType Activity is the default
+        part["object"] = {"id": obj["id"]}
     elif kind in ("Agent", "Group"):
         part["object"] = ifi_only(obj)
     elif kind == "SubStatement":
@@ -42,7 +42,7 @@ def _ids_in(part: dict[str, Any]) -> None:
                 context[role] = ifi_only(context[role])
         if isinstance(context.get("contextActivities"), dict):
             context["contextActivities"] = {
-                kind: [{k: a[k] for k in ("objectType", "id") if k in a} for a in activities]
+                kind: [{"id": a["id"]} for a in activities]
                 for kind, activities in context["contextActivities"].items()
             }
         if isinstance(context.get("contextAgents"), list):

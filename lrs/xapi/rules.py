@@ -237,12 +237,18 @@ def _ifi_message(what: str, ifis: list[str]) -> str:
 
 def _check_authority(authority: dict[str, Any], path: str) -> None:
     check_actor(authority, path)
-    if authority.get("objectType") == "Group" and len(authority.get("member", ())) != 2:
+    if authority.get("objectType") != "Group":
+        return
+    if len(authority.get("member", ())) != 2:
         raise invalid(
             _at(path, "member"),
             "an authority Group (3-legged OAuth) must have exactly two member Agents: the application and the user",
             rule="authority",
         )
+    identified = next((k for k in IFI_KEYS if k in authority), None)
+    if identified is not None:  # Data 2.4.9: the pair of Agents, not a Group with an identity of its own
+        raise invalid(_at(path, identified), "an authority Group is an anonymous Group of two Agents",
+                      rule="authority")
 
 
 def _check_object(obj: dict[str, Any], object_type: str, path: str) -> None:

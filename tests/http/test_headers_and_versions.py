@@ -299,6 +299,14 @@ def test_about_answers_in_the_version_asked_for_else_the_latest(bare_client):
     assert bare_client.get(ABOUT).headers[VERSION] == "2.0.0"
 
 
+def test_a_method_no_resource_has_is_405_also_without_credentials(bare_client):  # ADL suite, Communication 3.2
+    for path in (STATEMENTS, "/xapi/activities", "/xapi/agents"):
+        response = bare_client.delete(path, headers={VERSION: "1.0.3"})
+        assert_error(response, 405)
+        assert "allow" in response.headers
+    assert_error(bare_client.get(STATEMENTS, headers={VERSION: "1.0.3"}), 401)  # a method it has: credentials first
+
+
 def test_a_method_not_allowed_says_which_are(client):  # RFC 9110 §15.5.6: a 405 carries Allow
     response = client.delete(ABOUT)
     assert_error(response, 405)

@@ -548,11 +548,10 @@ def test_format_ids_reduces_agents_activities_and_verbs(client, statement):  # X
         assert got["actor"].get("mbox") == "mailto:ann@example.com" and "name" not in got["actor"]
         assert got["verb"] == {"id": "http://example.com/verbs/answered"}
         assert got["object"]["id"] == "http://example.com/activities/q1"
-        assert "definition" not in got["object"]
-        assert set(got["object"]) <= {"id", "objectType"}
+        assert got["object"] == {"id": "http://example.com/activities/q1"}  # objectType Activity is the default
         assert "name" not in got["context"]["instructor"]
         parent = got["context"]["contextActivities"]["parent"][0]
-        assert parent["id"] == "http://example.com/activities/quiz" and "definition" not in parent
+        assert parent == {"id": "http://example.com/activities/quiz"}
         assert got["result"] == {"response": "a", "success": True}
         assert "name" not in got["authority"]
 
@@ -578,7 +577,7 @@ def test_format_ids_reduces_substatements(client, statement):
     assert got["objectType"] == "SubStatement"
     assert "name" not in got["actor"]
     assert got["verb"] == {"id": "http://example.com/verbs/saw"}
-    assert "definition" not in got["object"]
+    assert got["object"] == {"id": "http://example.com/activities/film"}
 
 
 def canonical(client, sid, accept_language=None):

@@ -548,6 +548,17 @@ def test_authority_is_set_when_absent(client, statement):  # XAPI-00099
     assert len(ifis) == 1, authority
 
 
+def test_an_authority_group_must_be_an_anonymous_pair(client, statement):  # Data §2.4.9; ADL suite authorities.js
+    pair = [agent("app"), {"account": {"homePage": "http://example.com", "name": "user"}}]
+    assert post(client, statement(authority={"objectType": "Group", "member": pair})).status_code == 200
+    for ifi in ({"mbox": "mailto:bob@example.com"}, {"openid": "http://example.com/bob"},
+                {"mbox_sha1sum": "a" * 40}, {"account": {"homePage": "http://example.com", "name": "bob"}}):
+        response = post(client, statement(authority={"objectType": "Group", "member": pair, **ifi}))
+        assert_error(response, 400)
+        assert response.json()["path"].startswith("authority."), response.json()
+    assert_error(post(client, statement(authority={"objectType": "Group", "member": pair[:1]})), 400)
+
+
 def test_authority_is_overwritten_with_the_credentials_agent(client, statement, credential):  # Data §2.4.9
     first = credential("statements/write", "statements/read")
     second = credential("statements/write", "statements/read")
