@@ -27,6 +27,7 @@ from lrs.xapi.query import SingleQuery, check_param_names, encode_more, parse_st
 from lrs.xapi.statements import PreparedStatement, prepare
 from lrs.xapi.timestamps import format_stored, http_date, now, stored_sequence
 from lrs.xapi.validate import batch_matches_schema, is_uuid, validate_statement
+from lrs.xapi.versions import is_v2
 
 MULTIPART = attachments.MULTIPART
 YIELD_EVERY = 20  # statements validated between two turns of the event loop
@@ -60,7 +61,7 @@ async def put_statement(request: Request) -> Response:
     validate_statement(body, version)
     if "id" in body and body["id"].lower() != statement_id.lower():
         raise bad_request("the statement's id does not match the statementId parameter", path="id", error="parameter")
-    stored_parts = _attachment_parts([body], parts, located=False)
+    stored_parts = _attachment_parts([body], parts, located=False, version=version)
     body.setdefault("id", statement_id)
     _, headers = await _store_batch(request, [body], located=False, parts=stored_parts)
     return no_content({**_consistent(), **headers})
@@ -88,12 +89,14 @@ async def post_statements(request: Request) -> Response:
             seen[sid] = index
         if index % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)  # let other requests' responses go out while a big batch is checked
-    stored_parts = _attachment_parts(batch, parts, located=not single)
+    stored_parts = _attachment_parts(batch, parts, located=not single, version=version)
     ids, headers = await _store_batch(request, batch, located=not single, parts=stored_parts)
     return json_response(ids, headers={**_consistent(), **headers})
 
 
-def _attachment_parts(batch: list[dict[str, Any]], parts: list[Part], *, located: bool) -> list[Part]:
+def _attachment_parts(
+    batch: list[dict[str, Any]], parts: list[Part], *, located: bool, version: str
+) -> list[Part]:
     """The attachment parts to store with a validated batch; 400 when parts and Attachments do not match
     (XAPI-00128, XAPI-00129) or a signature is malformed (Data §2.6)."""
     if not parts and not any(True for _ in attachments.declared(batch)):
@@ -101,7 +104,7 @@ def _attachment_parts(batch: list[dict[str, Any]], parts: list[Part], *, located
     stored = attachments.match(batch, parts, located=located)
     by_hash = {part.sha2: part for part in parts}
     for index, statement in enumerate(batch):
-        signatures.check(statement, by_hash, path=f"[{index}]." if located else "")
+        signatures.check(statement, by_hash, path=f"[{index}]." if located else "", centiseconds=is_v2(version))
     return stored
 
 

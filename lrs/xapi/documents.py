@@ -167,12 +167,14 @@ def agent_param(raw: str, *, path: str = "agent") -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Precondition:
-    """If-Match / If-None-Match as sent (entity tags without quotes; ``*``), and whether a PUT
-    without either must not overwrite an existing document (409)."""
+    """If-Match / If-None-Match as sent (entity tags without quotes; ``*``), whether a PUT
+    without either must not overwrite an existing document (409), and whether it is refused
+    also when there is none (400: ``header_always``)."""
 
     if_match: tuple[str, ...] | None = None
     if_none_match: tuple[str, ...] | None = None
     header_required: bool = False
+    header_always: bool = False
 
     def check(self, current: Document | None) -> None:
         """412 when a header's condition fails, 409 for a PUT without headers over a document (§3.1)."""
@@ -187,13 +189,19 @@ class Precondition:
         if self.if_none_match is not None and current is not None:
             if "*" in self.if_none_match or current.etag in {t.removeprefix("W/") for t in self.if_none_match}:
                 raise XAPIError(412, "If-None-Match: the document exists", error="precondition_failed")
-        if self.header_required and self.if_match is None and self.if_none_match is None and current is not None:
-            raise XAPIError(
-                409,
-                "the document already exists: check its current state (GET), then send the PUT again with "
-                "If-Match set to its ETag (or If-None-Match: * to create only)",
-                error="conflict",
-            )
+        if self.header_required and self.if_match is None and self.if_none_match is None:
+            if current is not None:
+                raise XAPIError(
+                    409,
+                    "the document already exists: check its current state (GET), then send the PUT again with "
+                    "If-Match set to its ETag (or If-None-Match: * to create only)",
+                    error="conflict",
+                )
+            if self.header_always:
+                raise bad_request(
+                    "a PUT to a profile resource needs If-Match (an ETag) or If-None-Match: * (create only)",
+                    path="If-None-Match", error="precondition_required",
+                )
 
 
 def parse_etags(header: str | None) -> tuple[str, ...] | None:
@@ -219,8 +227,16 @@ def parse_etags(header: str | None) -> tuple[str, ...] | None:
 def precondition(
     resource: str, method: str, *, if_match: str | None, if_none_match: str | None, version: str
 ) -> Precondition:
+    """The concurrency rules of a write (Communication §3.1; 2.0 §4.1.4).
+
+    A PUT without either header: over an existing document 409 on the profile resources
+    (and on the State Resource under 2.0); on the profile resources under 1.0.x also when
+    there is none (400), as the reference LRS and the ADL 1.0.3 suite do: a client MUST send
+    one (§3.1.s3.b1).
+    """
     header_required = method == "PUT" and (resource != STATE or version.startswith("2."))
-    return Precondition(parse_etags(if_match), parse_etags(if_none_match), header_required)
+    header_always = method == "PUT" and resource != STATE and not version.startswith("2.")
+    return Precondition(parse_etags(if_match), parse_etags(if_none_match), header_required, header_always)
 
 
 # -- writing ----------------------------------------------------------------------------

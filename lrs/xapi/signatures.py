@@ -32,9 +32,9 @@ def is_signature(attachment: Mapping[str, Any]) -> bool:
     return attachment.get("usageType") == SIGNATURE
 
 
-def check(statement: dict[str, Any], parts: Mapping[str, Part], *, path: str) -> None:
+def check(statement: dict[str, Any], parts: Mapping[str, Part], *, path: str, centiseconds: bool = False) -> None:
     """400 when a signature attachment of ``statement`` is not application/octet-stream, has no part,
-    or has a malformed JWS."""
+    or has a malformed JWS. ``centiseconds``: durations compare to 0.01 s (2.0 §4.2.7), else as strings."""
     for index, attachment in enumerate(statement.get("attachments") or ()):
         if not is_signature(attachment):
             continue
@@ -46,10 +46,12 @@ def check(statement: dict[str, Any], parts: Mapping[str, Part], *, path: str) ->
         if part is None:
             raise bad_request("a signature attachment must be sent with its JWS as a multipart/mixed part",
                               path=f"{at}.sha2", error="signature")
-        _check_jws(part.content, statement, attachment, at)
+        _check_jws(part.content, statement, attachment, at, centiseconds)
 
 
-def _check_jws(jws: bytes, statement: dict[str, Any], attachment: Mapping[str, Any], at: str) -> None:
+def _check_jws(
+    jws: bytes, statement: dict[str, Any], attachment: Mapping[str, Any], at: str, centiseconds: bool
+) -> None:
     segments = jws.strip().split(b".")
     if len(segments) != 3 or not all(segments[:2]):
         raise bad_request("the signature is not a JWS in compact serialization (header.payload.signature)",
@@ -64,21 +66,23 @@ def _check_jws(jws: bytes, statement: dict[str, Any], attachment: Mapping[str, A
         alg = header.get("alg") if isinstance(header, dict) else None
         raise bad_request(f"the signature's algorithm is {alg!r}; xAPI allows RS256, RS384 and RS512 only",
                           path=at, error="signature")
-    if not isinstance(payload, dict) or not _is_original(payload, statement, attachment):
+    if not isinstance(payload, dict) or not _is_original(payload, statement, attachment, centiseconds):
         raise bad_request("the signature's payload is not this statement (before its signature was added)",
                           path=at, error="signature")
     if "x5c" in header:
         _verify(header, segments[0] + b"." + segments[1], signature, at)
 
 
-def _is_original(payload: dict[str, Any], statement: dict[str, Any], signature: Mapping[str, Any]) -> bool:
+def _is_original(
+    payload: dict[str, Any], statement: dict[str, Any], signature: Mapping[str, Any], centiseconds: bool
+) -> bool:
     received = copy.copy(statement)
     rest = [a for a in statement.get("attachments") or () if a is not signature]
     if rest:
         received["attachments"] = rest
     else:
         received.pop("attachments", None)
-    return same_content(payload, received)
+    return same_content(payload, received, centiseconds=centiseconds)
 
 
 def _verify(header: dict[str, Any], signed: bytes, signature: bytes, at: str) -> None:

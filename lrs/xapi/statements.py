@@ -215,9 +215,10 @@ def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
     return a == b
 
 
-def same_content(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two statements are the same by the comparison rules (as ``equivalent``, 1.0.3 durations)."""
-    return _comparable(a, False) == _comparable(b, False)
+def same_content(a: dict[str, Any], b: dict[str, Any], *, centiseconds: bool = False) -> bool:
+    """Whether two statements are the same by the comparison rules of ``equivalent`` (``centiseconds``:
+    durations to 0.01 s, as 2.0 compares them; else as strings, as 1.0.3 does)."""
+    return _comparable(a, centiseconds) == _comparable(b, centiseconds)
 
 
 def _comparable(statement: dict[str, Any], centiseconds: bool) -> dict[str, Any]:

@@ -229,6 +229,18 @@ def test_a_well_formed_signed_statement_is_accepted(client, statement, signer): 
     assert send(client, signed(original, jws(payload, key, x5c=certificate))[1]).status_code == 200
 
 
+def test_2_0_compares_a_signature_payload_s_durations_to_the_hundredth(client, statement, signer):
+    # xAPI 2.0 §4.2.7: comparisons of statements containing durations ignore precision past 0.01 s
+    key, certificate = signer
+    original = statement(id=new_id(), result={"duration": "P1DT12H36M0.1237S"})
+    payload = {**original, "result": {"duration": "P1DT12H36M0.12S"}}
+    _, body = signed(original, jws(payload, key, x5c=certificate))
+    assert_error(send(client, body), 400)  # 1.0.3: durations are compared as strings
+    response = client.post(STATEMENTS, content=body, headers={
+        "Content-Type": f'multipart/mixed; boundary="{BOUNDARY}"', "X-Experience-API-Version": "2.0.0"})
+    assert response.status_code == 200, response.text
+
+
 def test_malformed_signatures_are_400(client, statement, signer):  # Data §2.6.s5.b1
     key, certificate = signer
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
