@@ -195,7 +195,7 @@ def _has_param(scope: Scope, name: str) -> bool:
     query = scope.get("query_string", b"")
     if name.encode() not in query and b"%" not in query:  # most requests: no need to parse
         return False
-    return any(k == name for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+    return any(k == name for k, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True))
 
 
 async def _read_all(receive: Receive) -> bytes:
