@@ -20,6 +20,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs.xapi import versions
+from lrs.xapi.documents import media_type
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.timestamps import format_stored, now
 
@@ -219,7 +220,7 @@ async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, di
     if method not in ALTERNATE_METHODS:
         raise bad_request(f"method {query[0][1]!r} is not an xAPI method", path="method", error="alternate_syntax")
     headers = _headers(scope)
-    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = media_type(headers.get("content-type"))
     # A form, which clients SHOULD* label as one (§1.3.s3.b9); XDomainRequest (the reason for
     # this syntax) cannot: it sends no Content-Type or text/plain.
     if content_type not in (FORM, "", "text/plain"):

@@ -22,6 +22,7 @@ from lrs.http.responses import JSON, json_response, no_content
 from lrs.store.base import Store
 from lrs.xapi import attachments, formats, signatures, strict_json
 from lrs.xapi.attachments import Part
+from lrs.xapi.documents import media_type
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.query import SingleQuery, check_param_names, encode_more, parse_statement_params
 from lrs.xapi.statements import PreparedStatement, prepare
@@ -130,11 +131,11 @@ async def _store_batch(
 async def _statement_body(request: Request) -> tuple[Any, list[Part]]:
     """The parsed statements of a PUT or POST, and the attachment parts of a multipart/mixed one."""
     content_type = request.headers.get("content-type", "")
-    media_type = content_type.split(";")[0].strip().lower()
-    if media_type == MULTIPART:
+    kind = media_type(content_type)
+    if kind == MULTIPART:
         raw, parts = attachments.parse(await request.body(), content_type)
         return _parse_json(raw), parts
-    if media_type != JSON:
+    if kind != JSON:
         raise bad_request("statements must be sent as application/json or multipart/mixed", path="Content-Type",
                           error="content_type")
     return _parse_json(await request.body()), []

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
+from lrs.xapi.documents import media_type
 from lrs.xapi.errors import bad_request
 
 MULTIPART = "multipart/mixed"
@@ -54,7 +55,7 @@ def parse(body: bytes, content_type: str) -> tuple[bytes, list[Part]]:
     if not sections:
         raise bad_request("the multipart/mixed body has no parts", path="", error="multipart")
     head, statements = sections[0]
-    if _media_type(head.get("content-type")) != "application/json":
+    if media_type(head.get("content-type")) != "application/json":
         raise bad_request("the first part of a multipart/mixed statement request must be application/json",
                           path="part[0].Content-Type", error="multipart")
     parts: list[Part] = []
@@ -190,7 +191,3 @@ def _headers(raw: bytes) -> dict[str, str]:
             raise bad_request(f"a part header line is not 'Name: value': {line[:60]!r}", path="", error="multipart")
         headers[name.strip().lower()] = value.strip()
     return headers
-
-
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
