@@ -139,11 +139,13 @@ def _serve(args: argparse.Namespace) -> int:
     sys.setswitchinterval(SWITCH_INTERVAL)
     _tune_gc()
 
+    from lrs.http.server import PROTOCOL
+
     settings = _settings(args)
     os.environ["LRS_DATABASE_URL"] = settings.database_url  # the app factory reads it, in every worker
     uvicorn.run(
         "lrs.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-        log_level=args.log_level, access_log=False, proxy_headers=True,
+        log_level=args.log_level, access_log=False, proxy_headers=True, http=PROTOCOL,
     )
     return 0
 

@@ -1,0 +1,69 @@
+"""The HTTP/1.1 protocol ``lrs serve`` gives uvicorn: uvicorn's own, with one send per response.
+
+uvicorn writes a response's status line and headers when the application sends
+``http.response.start`` and the body when it sends ``http.response.body``: two
+writes, so two system calls and two TCP segments per response, and a client
+that reads the head and the body in two wake-ups. Here the writes of one turn
+of the event loop are joined and go out together at the end of that turn, which
+for every response that is not streamed is exactly one send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # pragma: no cover - uvicorn without httptools: its own default stays
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+# What ``lrs serve`` passes to uvicorn as ``http``.
+PROTOCOL = "lrs.http.server:HttpProtocol" if HttpToolsProtocol is not None else "auto"
+
+
+class CoalescingTransport:
+    """A transport whose writes of one event-loop turn reach the socket as one write.
+
+    Everything but ``write``, ``close`` and ``write_eof`` goes to the wrapped transport.
+    """
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._pending: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self.flush)
+        self._pending.append(data)
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending and not self._transport.is_closing():
+            self._transport.write(pending[0] if len(pending) == 1 else b"".join(pending))
+
+    def get_write_buffer_size(self) -> int:
+        return self._transport.get_write_buffer_size() + sum(map(len, self._pending))
+
+    def write_eof(self) -> None:
+        self.flush()
+        self._transport.write_eof()
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+
+if HttpToolsProtocol is not None:
+
+    class HttpProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
+        """uvicorn's httptools protocol writing through a ``CoalescingTransport``."""
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
+            super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]

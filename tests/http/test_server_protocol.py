@@ -1,0 +1,183 @@
+"""The HTTP protocol ``lrs serve`` runs (``lrs.http.server``): one send per response, nothing else changed."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from typing import Any, Iterator
+
+import pytest
+import uvicorn
+
+from lrs import cli
+from lrs.app import create_app
+from lrs.config import Settings
+from lrs.http import server
+from lrs.http.server import CoalescingTransport, HttpProtocol
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+        self.extra = {"peername": ("127.0.0.1", 5)}
+
+    def write(self, data: bytes) -> None:
+        assert not self.closed
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def write_eof(self) -> None:
+        self.writes.append(b"<eof>")
+
+    def get_write_buffer_size(self) -> int:
+        return 7
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return self.extra.get(name, default)
+
+
+def test_writes_of_one_event_loop_turn_reach_the_socket_as_one_write() -> None:
+    async def scenario() -> FakeTransport:
+        inner = FakeTransport()
+        transport = CoalescingTransport(inner, asyncio.get_running_loop())
+        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+        transport.write(b"")
+        transport.write(b"body")
+        assert inner.writes == [] and transport.get_write_buffer_size() == 7 + 23
+        await asyncio.sleep(0)
+        assert inner.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+        transport.write(b"next")  # a later turn: a write of its own
+        await asyncio.sleep(0)
+        return inner
+
+    assert asyncio.run(scenario()).writes == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"next"]
+
+
+def test_close_and_write_eof_send_what_is_pending_first_and_other_calls_pass_through() -> None:
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        inner = FakeTransport()
+        transport = CoalescingTransport(inner, loop)
+        assert transport.get_extra_info("peername") == ("127.0.0.1", 5)
+        transport.write(b"last")
+        transport.write_eof()
+        assert inner.writes == [b"last", b"<eof>"]
+        transport.write(b"bye")
+        transport.close()
+        assert inner.writes[-1] == b"bye" and inner.closed
+        await asyncio.sleep(0)  # the flush scheduled for the closed transport writes nothing
+        assert inner.writes == [b"last", b"<eof>", b"bye"]
+
+    asyncio.run(scenario())
+
+
+def test_lrs_serve_runs_uvicorn_with_this_protocol(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    monkeypatch.setattr(cli, "_tune_gc", lambda: None)
+    monkeypatch.setenv("LRS_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    assert cli.main(["serve", "--port", "0"]) == 0
+    assert seen["http"] == server.PROTOCOL == "lrs.http.server:HttpProtocol"
+
+
+# -- a real uvicorn server on a real socket ----------------------------------------------
+
+class RecordingProtocol(HttpProtocol):
+    """``HttpProtocol`` over a transport that records what reaches the socket, write by write."""
+
+    socket_writes: list[bytes] = []
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        recorder = self
+
+        class Recorder:
+            def write(self, data: bytes) -> None:
+                type(recorder).socket_writes.append(bytes(data))
+                transport.write(data)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(transport, name)
+
+        super().connection_made(Recorder())
+
+
+@pytest.fixture
+def live(tmp_path) -> Iterator[int]:
+    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'lrs.sqlite3'}")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, http=RecordingProtocol,
+                            log_level="warning", lifespan="on")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not instance.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    RecordingProtocol.socket_writes = []
+    try:
+        yield port
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=20)
+
+
+def _exchange(port: int, request: bytes, responses: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(request)
+        received = b""
+        while received.count(b"HTTP/1.1 ") < responses or not _complete(received, responses):
+            chunk = conn.recv(65536)
+            assert chunk, f"connection closed after {received!r}"
+            received += chunk
+        return received
+
+
+def _complete(received: bytes, responses: int) -> bool:
+    """Whether ``received`` holds ``responses`` whole responses (each with a Content-Length)."""
+    rest = received
+    for _ in range(responses):
+        head, sep, rest = rest.partition(b"\r\n\r\n")
+        if not sep:
+            return False
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if b"HEAD " not in head and len(rest) < length:  # (HEAD answers carry no body)
+            return False
+        rest = rest[length:]
+    return True
+
+
+def test_each_response_leaves_the_server_in_one_write_over_a_keep_alive_connection(live: int) -> None:
+    about = b"GET /xapi/about HTTP/1.1\r\nHost: x\r\n\r\n"
+    received = _exchange(live, about + about, responses=2)
+    assert received.count(b"HTTP/1.1 200 OK") == 2
+    writes = RecordingProtocol.socket_writes
+    assert len(writes) == 2, writes  # head and body together, one write per response
+    for write in writes:
+        head, _, body = write.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK") and body.startswith(b"{") and b'"version"' in body
+
+
+def test_errors_and_bodiless_answers_are_framed_as_before(live: int) -> None:
+    # A 400 (no version header), then a 401 with no credentials, on one connection.
+    request = (b"GET /xapi/statements HTTP/1.1\r\nHost: x\r\n\r\n"
+               b"GET /xapi/statements HTTP/1.1\r\nHost: x\r\nX-Experience-API-Version: 1.0.3\r\n\r\n")
+    received = _exchange(live, request, responses=2)
+    first, second = received.split(b"HTTP/1.1 ")[1:]
+    assert first.startswith(b"400") and b"X-Experience-API-Version" in first
+    assert second.startswith(b"401") and b"www-authenticate" in second.lower()
+    assert len(RecordingProtocol.socket_writes) == 2
