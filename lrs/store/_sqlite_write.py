@@ -107,10 +107,10 @@ def _store(
     if not new:
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
-    ids = conn.key_ids.ids(conn, (key for p in new for key in p.keys))
+    ids = conn.key_ids.ids(conn, set().union(*(p.keys for p in new)))  # a batch repeats most keys
     conn.executemany(
         "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data) VALUES (?,?,?,?,?,?,?)",
-        [(seq, p.id, p.stored, int(p.is_voiding), p.ref, _json([ids[key] for key in p.keys]), p.data)
+        [(seq, p.id, p.stored, int(p.is_voiding), p.ref, _json(list(map(ids.__getitem__, p.keys))), p.data)
          for seq, p in enumerate(new, base + 1)],
     )
     new_ids = [p.id for p in new]
