@@ -155,7 +155,7 @@ def _basic(authorization: str | None) -> tuple[str, str]:
         raise unauthorized("only HTTP Basic authentication is supported")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # also UnicodeDecodeError, and a header that is not ASCII
         raise unauthorized("malformed Basic credentials")
     key, sep, secret = decoded.partition(":")
     if not sep or not key:

@@ -17,12 +17,14 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote_plus, urlencode
 
 import orjson
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lrs.xapi import versions
 from lrs.xapi.documents import media_type
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.timestamps import format_stored, now
+from lrs.xapi.validate import is_digits
 
 log = logging.getLogger("lrs")
 
@@ -59,6 +61,7 @@ class XAPIMiddleware:
         headers = _headers(scope)
         origin = headers.get("origin")
         reply = _Reply(send, origin=self._allowed_origin(origin), head=scope["method"] == "HEAD")
+        version = None
         try:
             if scope["method"] == "OPTIONS":
                 await self._preflight(headers, reply)
@@ -81,7 +84,11 @@ class XAPIMiddleware:
                 )
             await self.app(scope, receive, reply)
         except XAPIError as exc:
+            if version is None:  # refused before the version was read (413): answer in the one asked for
+                reply.version = versions.negotiate(headers.get("x-experience-api-version")) or reply.version
             await reply.error(exc.status, exc.body(), exc.headers, statements="/statements" in scope["path"])
+        except ClientDisconnect:  # the client went away before its body had arrived: nobody to answer
+            log.info("client disconnected during %s %s", scope["method"], scope["path"])
         except Exception:  # never a bare 500 page: a JSON body, and the traceback in the log
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             await reply.error(500, {"error": "internal", "message": "internal server error"}, {}, statements=False)
@@ -107,7 +114,7 @@ class XAPIMiddleware:
         if not limit:
             return receive
         declared = headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        if declared is not None and is_digits(declared) and int(declared) > limit:
             raise XAPIError(413, f"the request body is larger than {limit} bytes", error="too_large")
         seen = 0
 
@@ -238,6 +245,8 @@ async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, di
         lower = name.lower()
         if lower == "content":
             content = value.encode("utf-8")
+        elif name == "cachebuster":  # ignored here too (see _tolerated)
+            continue
         elif lower in FORM_HEADERS:
             new_headers[lower] = value
         else:
@@ -249,7 +258,11 @@ async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, di
     new_scope = dict(scope)
     new_scope["method"] = method
     new_scope["query_string"] = urlencode(params).encode("latin-1")
-    new_scope["headers"] = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in new_headers.items()]
+    try:
+        new_scope["headers"] = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in new_headers.items()]
+    except UnicodeEncodeError:
+        raise bad_request("a header in the form has a value that is not Latin-1 (HTTP header text)",
+                          error="alternate_syntax")
     new_scope["lrs.alternate"] = True
     sent = False
 

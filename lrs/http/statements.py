@@ -117,8 +117,9 @@ async def _store_batch(
     store: Store = request.app.state.store
     version = _version(request)
     prepared: list[PreparedStatement] = [
-        prepare(statement, stored=stored, authority=principal.authority, api_version=version)
-        for statement, stored in zip(batch, stored_sequence(now(), len(batch)))
+        prepare(statement, stored=stored, authority=principal.authority, api_version=version,
+                path=f"[{index}]" if located else "")
+        for index, (statement, stored) in enumerate(zip(batch, stored_sequence(now(), len(batch))))
     ]
     violations, headers = await profile_checks.check(request, prepared, located=located)
     await store.insert_statements(

@@ -20,7 +20,7 @@ from lrs.xapi import keys as K
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.errors import bad_request
 from lrs.xapi.timestamps import normalise_bound
-from lrs.xapi.validate import is_iri, is_uuid, validate_agent
+from lrs.xapi.validate import is_digits, is_iri, is_uuid, validate_agent
 
 FORMATS = ("exact", "ids", "canonical")
 SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId", "format", "attachments"})
@@ -158,7 +158,7 @@ def _parse_query(params: Mapping[str, str], *, max_limit: int) -> StatementQuery
     limit = max_limit
     if "limit" in params:
         raw = params["limit"]
-        if not raw.isdigit():
+        if not is_digits(raw):
             raise bad_request("limit must be a non-negative integer", path="limit", error="parameter")
         limit = int(raw) or max_limit
     return StatementQuery(
@@ -190,8 +190,10 @@ def decode_more(token: str, *, max_limit: int) -> StatementQuery:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload = orjson.loads(raw)
         params, cursor = payload["p"], payload["c"]
-        if not isinstance(params, dict) or not isinstance(cursor, str):
+        if not isinstance(params, dict) or not isinstance(cursor, str) or set(payload) != {"p", "c"}:
             raise ValueError
+        if not all(isinstance(value, str) for value in params.values()) or not set(params) <= ALL_PARAMS:
+            raise ValueError  # what encode_more writes: the request's own parameters, as strings
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
     if "more" in params or "statementId" in params or "voidedStatementId" in params:

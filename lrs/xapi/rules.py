@@ -29,7 +29,7 @@ import re
 from datetime import date
 from typing import Any
 
-from lrs.xapi.timestamps import TIMESTAMP_BASIC, TIMESTAMP_EXTENDED, UNKNOWN_OFFSETS
+from lrs.xapi.timestamps import TIMESTAMP_BASIC, TIMESTAMP_EXTENDED, UNKNOWN_OFFSETS, parse_timestamp
 
 from lrs.xapi.errors import invalid
 
@@ -93,6 +93,11 @@ def is_iri(s: object) -> bool:
     return isinstance(s, str) and _IRI.match(s) is not None
 
 
+def is_digits(s: str) -> bool:
+    """Only the ASCII digits 0-9 (``str.isdigit`` also takes "²" and "٥", which ``int`` refuses or reads)."""
+    return s.isascii() and s.isdigit()
+
+
 def is_uuid(s: object) -> bool:
     """A UUID in RFC 4122 standard string form (8-4-4-4-12 hex digits, any case)."""
     return isinstance(s, str) and _UUID.match(s) is not None
@@ -142,6 +147,8 @@ def timestamp_problem(s: str) -> str | None:
         digits = zone[1:].replace(":", "")
         if int(digits[:2]) > 23 or int(digits[2:] or 0) > 59:
             return "has an invalid time-zone offset"
+    if year in ("0001", "9999") and parse_timestamp(s) is None:  # only at the ends can UTC leave the calendar
+        return "falls outside the years 0001 to 9999 in UTC"
     return None
 
 

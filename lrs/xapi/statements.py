@@ -13,8 +13,9 @@ from typing import Any
 import orjson
 
 from lrs.xapi import keys as K
+from lrs.xapi import strict_json
 from lrs.xapi.agents import ifi_key, member_keys
-from lrs.xapi.errors import XAPIError
+from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.timestamps import has_utc_zone, parse_timestamp, to_utc
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
@@ -74,12 +75,15 @@ def prepare(
     stored: str,
     authority: dict[str, Any],
     api_version: str,
+    path: str = "",
 ) -> PreparedStatement:
     """Complete a validated statement as the LRS stores it (mutates and returns it wrapped).
 
     Sets ``id`` when missing, overwrites ``stored`` and ``authority``, sets ``version``
     when missing, sets ``timestamp`` to ``stored`` when missing (and converts it to UTC
-    under 2.0), and writes every ``contextActivities`` value as an array.
+    under 2.0), and writes every ``contextActivities`` value as an array. A statement the
+    LRS could not write back inside a StatementResult (``strict_json.dumps``; such an array
+    is one level deeper than the object it replaces) is a 400 naming ``path``.
     """
     if "id" not in statement:
         statement["id"] = new_id()
@@ -97,6 +101,10 @@ def prepare(
     keys: set[str] = set()
     activities: list[tuple[str, dict[str, Any]]] = []
     _walk(statement, keys, activities)
+    try:
+        data = strict_json.dumps(statement).decode()
+    except ValueError as exc:
+        raise bad_request(f"the statement cannot be stored: {exc}", path=path, error="validation") from None
     return PreparedStatement(
         id=statement["id"].lower(),
         stored=stored,
@@ -107,7 +115,7 @@ def prepare(
         voids=ref if verb == VOIDED_VERB else None,
         activities=activities,
         sent_timestamp=sent_timestamp,
-        data=orjson.dumps(statement).decode(),
+        data=data,
     )
 
 

@@ -10,6 +10,14 @@ byte for byte (about 3 µs); otherwise, in a body with no backslash, every
 the result has ``":`` exactly when none was lost. Anything else (a backslash,
 whitespace before a colon, a count that differs, a value orjson refuses) goes
 to the exact parser.
+
+What is accepted can also be written back, inside the LRS's own answers: at most
+``MAX_DEPTH`` nested levels (orjson writes 254, and a StatementResult puts a
+statement two levels down), and no unpaired UTF-16 surrogate (``"\\ud800"`` is
+valid JSON syntax but no Unicode text; the standard library's parser lets it
+through, orjson cannot write it). Both are checked by writing the value two
+levels down, as the fast path writes it anyway, and the exact parser's result
+is written so too.
 """
 
 from __future__ import annotations
@@ -61,6 +69,10 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant,
 _SPACED_COLONS = (b'" :', b'"\t:', b'"\n:', b'"\r:')
 
 
+_WRAPPING = 2  # lists around a value when it is written back: [[value]]
+MAX_DEPTH = 254 - _WRAPPING  # nested levels of a parsed document (orjson writes 254)
+
+
 def loads(raw: bytes | str) -> Any:
     """Parse a JSON document; ValueError (with a message) when it is not strict JSON."""
     data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
@@ -70,7 +82,7 @@ def loads(raw: bytes | str) -> Any:
         except orjson.JSONDecodeError:
             value = _UNPARSED
         if value is not _UNPARSED:
-            compact = orjson.dumps(value)
+            compact = dumps(value)
             if compact == data:  # a compact body orjson writes back byte for byte: nothing was lost
                 return value
             # as many keys as written (none lost to a duplicate), and no number turned into null (infinity)
@@ -80,7 +92,23 @@ def loads(raw: bytes | str) -> Any:
                 and data.count(b"null") == compact.count(b"null")
             ):
                 return value
-    return _DECODER.decode(data.decode("utf-8"))
+    value = _DECODER.decode(data.decode("utf-8"))
+    dumps(value)
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """``value`` as compact JSON, which the LRS can also write ``_WRAPPING`` levels down (in a
+    StatementResult); ValueError naming why not (too deep, an unpaired surrogate)."""
+    try:
+        return orjson.dumps([[value]])[_WRAPPING:-_WRAPPING]
+    except orjson.JSONEncodeError as exc:
+        reason = str(exc)
+        if "ecursion" in reason:
+            raise ValueError(f"JSON nested more than {MAX_DEPTH} levels deep") from None
+        if "surrogate" in reason:
+            raise ValueError("a string holds an unpaired UTF-16 surrogate (\\ud800 to \\udfff)") from None
+        raise ValueError(f"JSON that cannot be written back: {reason}") from None
 
 
 _UNPARSED = object()

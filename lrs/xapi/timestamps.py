@@ -26,7 +26,8 @@ def parse_timestamp(value: str) -> datetime | None:
     """Parse an ISO 8601 date-time; None when it is not one.
 
     A missing zone is read as UTC. The RFC 3339 "unknown local offset"
-    forms (``-00:00``) are refused: they name no point in time.
+    forms (``-00:00``) are refused: they name no point in time; so is a
+    time that would fall outside the years 1 to 9999 in UTC.
     """
     if not isinstance(value, str):
         return None
@@ -56,8 +57,10 @@ def parse_timestamp(value: str) -> datetime | None:
         sec = int(second or 0)
         if sec == 60:  # leap second: keep the instant valid
             sec, extra = 59, extra + timedelta(seconds=1)
-        return datetime(int(year), int(month), int(day), h, int(minute), sec, micro, tzinfo=tz) + extra
-    except ValueError:
+        moment = datetime(int(year), int(month), int(day), h, int(minute), sec, micro, tzinfo=tz) + extra
+        moment.astimezone(timezone.utc)  # an instant beyond year 1 to 9999 in UTC (9999-12-31T23:00-14:00) is none
+        return moment
+    except (ValueError, OverflowError):
         return None
 
 

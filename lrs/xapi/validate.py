@@ -35,9 +35,11 @@ import jsonschema_rs
 
 import lrs
 from lrs.xapi.errors import XAPIError, invalid
-from lrs.xapi.rules import IFI_KEYS, check_actor, check_statement, is_iri, is_language_tag, is_uuid
+from lrs.xapi.rules import IFI_KEYS, check_actor, check_statement, is_digits, is_iri, is_language_tag, is_uuid
 
-__all__ = ["validate_statement", "batch_matches_schema", "validate_agent", "is_iri", "is_uuid", "is_language_tag"]
+__all__ = [
+    "validate_statement", "batch_matches_schema", "validate_agent", "is_digits", "is_iri", "is_uuid", "is_language_tag",
+]
 
 _SCHEMA_FILES = {"1.0.3": "statement-1.0.3.schema.json", "2.0": "statement-2.0.schema.json"}
 _VERSION_HINTS = {"1.0.3": "1.0 or 1.0.x", "2.0": "1.0.x or 2.0.x"}
