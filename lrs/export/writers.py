@@ -10,6 +10,7 @@ chunk, whatever the export's size.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from lrs.xapi.timestamps import parse_timestamp
 
 CHUNK = 5_000
 FORMATS = ("csv", "parquet")
@@ -51,7 +54,7 @@ def _missing(value: Any) -> bool:
 def _typed(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series:
     values = frame[column] if column in frame else pd.Series([None] * len(frame), index=frame.index, dtype="object")
     if dtype == "datetime64[UTC]":
-        return pd.to_datetime(values, utc=True, format="ISO8601", errors="coerce")
+        return utc_times(values)
     if dtype == "float64":
         return pd.to_numeric(values, errors="coerce").astype("float64")
     if dtype == "boolean":
@@ -59,6 +62,27 @@ def _typed(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series:
     if dtype == "Int64":
         return pd.to_numeric(values, errors="coerce").astype("Int64")
     return values.map(lambda v: None if _missing(v) else v if isinstance(v, str) else _text(v)).astype("string")
+
+
+_FRACTION = re.compile(r"[.,](\d{1,6})\d*")
+
+
+def utc_times(values: pd.Series) -> pd.Series:
+    """ISO 8601 timestamps as UTC times in microseconds, the precision the LRS keeps.
+
+    Every time xAPI allows (years 0001 to 9999) fits: pandas would pick nanoseconds for a column
+    holding one timestamp with more than six fractional digits, and then read every time outside
+    1677-2262 as missing. What pandas does not read (a comma before the fraction, 24:00, a leap
+    second) goes through the LRS's own parser; only what is not a timestamp at all stays missing.
+    """
+    text = values.map(lambda v: _FRACTION.sub(r".\1", v, count=1) if isinstance(v, str) else None)
+    times = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce").dt.as_unit("us")
+    unread = times.isna() & text.notna()
+    if unread.any():
+        times = times.astype(object)
+        times[unread] = [parse_timestamp(v) for v in values[unread]]
+        times = pd.to_datetime(times, utc=True).dt.as_unit("us")
+    return times
 
 
 def _text(value: Any) -> str:
@@ -180,7 +204,7 @@ def _cast(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series:
     if dtype == "string" and str(series.dtype) != "string":
         return series.map(lambda v: None if _missing(v) else v if isinstance(v, str) else _text(v)).astype("string")
     if dtype == "datetime64[UTC]":
-        return pd.to_datetime(series, utc=True)
+        return pd.to_datetime(series, utc=True).dt.as_unit("us")
     return series.astype({"float64": "float64", "boolean": "boolean", "Int64": "Int64"}.get(dtype, "string"))
 
 

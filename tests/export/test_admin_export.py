@@ -219,3 +219,28 @@ def test_an_empty_lrs_gives_the_header_only(client) -> None:
     assert answer.status_code == 200, answer.text
     frame = parse(answer.text)
     assert len(frame) == 0 and list(frame.columns) == REQUIRED
+
+
+def test_every_timestamp_xapi_allows_is_exported(client) -> None:
+    # pandas reads a column holding one timestamp with nanoseconds in nanoseconds, where every
+    # time outside 1677-2262 is missing: the export used to blank those without a word.
+    sent = {
+        "0001-01-01T00:00:00Z": "0001-01-01 00:00:00+00:00",
+        "9999-12-31T23:59:59.5Z": "9999-12-31 23:59:59.500000+00:00",
+        "2300-01-01T00:00:00Z": "2300-01-01 00:00:00+00:00",
+        "2024-01-01T00:00:00.123456789Z": "2024-01-01 00:00:00.123456+00:00",
+        "2024-05-01T10:00:00,25+02:00": "2024-05-01 08:00:00.250000+00:00",
+    }
+    ids = {}
+    for timestamp in sent:
+        statement = {"actor": {"mbox": "mailto:t@example.com"}, "verb": {"id": V["pressed"]},
+                     "object": {"id": LEVEL_3}, "timestamp": timestamp}
+        answer = client.post("/xapi/statements", json=statement)
+        assert answer.status_code == 200, answer.text
+        ids[answer.json()[0]] = timestamp
+    answer = get_csv(client, pseudonymize="false")
+    assert answer.status_code == 200, answer.text
+    rows = pd.read_csv(io.StringIO(answer.text), dtype=str, keep_default_na=False)
+    exported = dict(zip(rows["id"], rows["timestamp"]))
+    for statement_id, timestamp in ids.items():
+        assert pd.Timestamp(exported[statement_id]) == pd.Timestamp(sent[timestamp]), (timestamp, exported[statement_id])
