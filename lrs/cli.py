@@ -18,6 +18,7 @@ import csv
 import json
 import os
 import secrets
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,11 +27,12 @@ from lrs._gc import tune_gc
 from lrs.config import Settings
 from lrs.credentials import SCOPES, new_credential
 from lrs.profiles import ENFORCEMENTS, load_profile
-from lrs.store.base import all_statements, open_store
+from lrs.store.base import all_statements, open_store, sqlite_path
 from lrs.xapi.query import StatementQuery
-from lrs.xapi.validate import is_uuid
+from lrs.xapi.validate import is_iri, is_uuid
 
 DEFAULT_SCOPES = ["statements/write", "statements/read/mine"]
+MAX_COUNT = 100_000  # credentials one `credentials create` makes at most
 DEFAULT_KEY_FILE = "lrs-pseudonym.key"
 SWITCH_INTERVAL = float(os.environ.get("LRS_SWITCH_INTERVAL", "0.0005"))
 
@@ -43,9 +45,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(args) or 0
-    except ValueError as exc:
-        print(f"lrs: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # the reader went away (| head): nothing more to say, and nowhere to say it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        message = _user_error(exc)
+        if message is None:
+            raise
+        print(f"lrs: {message}", file=sys.stderr)
         return 2
+
+
+def _user_error(exc: Exception) -> str | None:
+    """A one-line message for an error a user can fix (a bad argument, path or database); None for a bug."""
+    if isinstance(exc, (ValueError, OverflowError)):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    if isinstance(exc, sqlite3.Error):
+        return f"the SQLite database: {exc}"
+    if type(exc).__module__.startswith(("pymongo", "bson")):
+        return f"MongoDB: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    return None
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a TCP port is 0 to 65535")
+    return value
+
+
+def _at_least(low: int, high: int | None = None) -> Any:
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {low} to {high}" if high is not None else f"must be {low} or more")
+        return value
+
+    return parse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,16 +95,17 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the xAPI API under /xapi/")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000)
     _database_arg(serve)
-    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--workers", type=_at_least(1), default=1, help="server processes (default 1)")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug", "trace"))
     serve.set_defaults(handler=_serve)
 
     creds = commands.add_parser("credentials", help="create, list and revoke HTTP Basic credentials")
     sub = creds.add_subparsers(metavar="ACTION")
     create = sub.add_parser("create", help="create credentials and write key,secret as CSV")
-    create.add_argument("--count", type=int, default=1)
+    create.add_argument("--count", type=_at_least(1, MAX_COUNT), default=1,
+                        help=f"how many credentials (1 to {MAX_COUNT:,}; default 1)")
     create.add_argument("--scope", action="append", choices=SCOPES, help="repeat for several scopes"
                         " (default: statements/write and statements/read/mine)")
     create.add_argument("--output", help="CSV file to write (default: standard output)")
@@ -116,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     what.add_argument("--registration", help="the pattern report of one registration (a UUID)")
     what.add_argument("--all-registrations", action="store_true", help="the pattern report of every statement")
     rep.add_argument("--profile", help="the profile of the pattern report (default: LRS_PROFILE, else seriousgames)")
-    rep.add_argument("--limit", type=int, help="with --violations: the newest N only")
+    rep.add_argument("--limit", type=_at_least(1), help="with --violations: the newest N only")
     rep.add_argument("--json", action="store_true", help="JSON instead of text")
     _database_arg(rep)
     rep.set_defaults(handler=_profile_report)
@@ -128,7 +170,9 @@ def _database_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(database_url=args.database)
+    settings = Settings.from_env(database_url=args.database)
+    sqlite_path(settings.database_url)  # a URL that names no database is an error now, not a file called "bogus?"
+    return settings
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -157,8 +201,12 @@ def _tune_gc() -> None:
     tune_gc()
 
 
-def _with_store(args: argparse.Namespace, action: Any) -> Any:
+def _with_store(args: argparse.Namespace, action: Any, *, create: bool = False) -> Any:
+    """Run ``action(store, settings)`` on the --database store; one that does not exist is created
+    only when ``create`` (a command that only reads or revokes refuses a database that is not there)."""
     settings = _settings(args)
+    if not create:
+        _check_exists(settings.database_url)
 
     async def run() -> Any:
         store = open_store(settings.database_url, writer="thread")
@@ -172,34 +220,32 @@ def _with_store(args: argparse.Namespace, action: Any) -> Any:
 
 
 def _create(args: argparse.Namespace) -> int:
-    if args.count < 1:
-        raise ValueError("--count must be at least 1")
     scopes = args.scope or DEFAULT_SCOPES
     if args.profile:
         load_profile(args.profile)  # an unknown profile is refused now, not on the players' first statement
     elif args.enforcement and args.enforcement != "off":
         raise ValueError("--enforcement strict or warn needs --profile")
 
-    async def create(store: Any, settings: Settings) -> list[tuple[str, str]]:
-        rows = []
-        for _ in range(args.count):
-            credential, secret = new_credential(
-                scopes, authority_homepage=settings.authority_homepage, label=args.label,
-                profile=args.profile, enforcement=args.enforcement,
-            )
-            await store.put_credential(credential)
-            rows.append((credential.key, secret))
-        return rows
-
-    rows = _with_store(args, create)
+    settings = _settings(args)
+    made = [new_credential(scopes, authority_homepage=settings.authority_homepage, label=args.label,
+                           profile=args.profile, enforcement=args.enforcement) for _ in range(args.count)]
+    # The secrets are written first: a credential whose secret could not be handed out must not exist.
     out = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
         writer = csv.writer(out)
         writer.writerow(["key", "secret"])
-        writer.writerows(rows)
+        writer.writerows((credential.key, secret) for credential, secret in made)
+        out.flush()
     finally:
         if args.output:
             out.close()
+
+    async def create(store: Any, settings: Settings) -> None:
+        for credential, _ in made:
+            await store.put_credential(credential)
+
+    _with_store(args, create, create=True)
+    rows = made
     if args.output:
         print(f"wrote {len(rows)} credential(s) with scope(s) {' '.join(scopes)} to {args.output}", file=sys.stderr)
     return 0
@@ -227,6 +273,12 @@ def _revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_exists(url: str) -> None:
+    path = sqlite_path(url)
+    if path is not None and not Path(path).is_file():
+        raise ValueError(f"no SQLite database at {path} (check --database or LRS_DATABASE_URL)")
+
+
 def pseudonym_key(path: str | None, env: dict[str, str] | None = None) -> tuple[bytes, str]:
     """The HMAC key for pseudonyms and where it came from; a key file that does not exist is created."""
     env = os.environ if env is None else env
@@ -249,6 +301,9 @@ def _export(args: argparse.Namespace) -> int:
 
     filters = {name: getattr(args, name) for name in ("since", "until", "activity", "verb", "registration", "agent")
                if getattr(args, name) is not None}
+    _check_filters(filters)
+    if args.endpoint is not None and not args.endpoint.startswith(("http://", "https://")):
+        raise ValueError("--endpoint must be an http:// or https:// URL ending in /xapi")
     if args.pseudonymize:
         key, where = pseudonym_key(args.pseudonym_key_file)
         privacy = Privacy(key=key, names=args.names or "drop", free_text=args.free_text or "drop")
@@ -256,7 +311,7 @@ def _export(args: argparse.Namespace) -> int:
         privacy = Privacy(names=args.names or "keep", free_text=args.free_text or "keep")
     output = Path(args.output)
     show = sys.stderr.isatty()
-    if args.endpoint:
+    if args.endpoint is not None:
         if not (args.key and args.secret):
             raise ValueError("--endpoint needs --key and --secret")
         source = HTTPSource(args.endpoint, args.key, args.secret)
@@ -264,6 +319,7 @@ def _export(args: argparse.Namespace) -> int:
                                                source_label=args.endpoint))
     else:
         settings = _settings(args)
+        _check_exists(settings.database_url)
         loop = asyncio.new_event_loop()
         store = open_store(settings.database_url, writer="thread")
         loop.run_until_complete(store.open())
@@ -276,6 +332,20 @@ def _export(args: argparse.Namespace) -> int:
     tables = ", ".join(f"{name} {rows:,}" for name, rows in summary["tables"].items())
     print(f"exported to {output}: {tables} rows ({summary['seconds']} s)", file=sys.stderr)
     return 0
+
+
+def _check_filters(filters: dict[str, str]) -> None:
+    """The export's filters, checked as the Statement API checks them (the export also takes no activity
+    that is not an IRI): a bad one is an error before anything is written."""
+    from lrs.xapi.errors import XAPIError
+    from lrs.xapi.query import parse_statement_params
+
+    if "activity" in filters and not is_iri(filters["activity"]):
+        raise ValueError("--activity must be an IRI")
+    try:
+        parse_statement_params({k: v for k, v in filters.items() if k != "activity"}, max_limit=1)
+    except XAPIError as exc:
+        raise ValueError(f"--{exc.path or 'filter'}: {exc.message}") from None
 
 
 def _profile_report(args: argparse.Namespace) -> int:

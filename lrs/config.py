@@ -38,19 +38,19 @@ class Settings:
         if env.get("LRS_AUTHORITY_HOMEPAGE"):
             values["authority_homepage"] = env["LRS_AUTHORITY_HOMEPAGE"]
         if env.get("LRS_MAX_LIMIT"):
-            values["max_limit"] = int(env["LRS_MAX_LIMIT"])
+            values["max_limit"] = _number(env, "LRS_MAX_LIMIT", low=1)
         if env.get("LRS_MAX_BODY_BYTES"):
-            values["max_body_bytes"] = int(env["LRS_MAX_BODY_BYTES"])
+            values["max_body_bytes"] = _number(env, "LRS_MAX_BODY_BYTES", low=0)
         if env.get("LRS_CORS_ORIGINS"):
             values["cors_origins"] = tuple(o.strip() for o in env["LRS_CORS_ORIGINS"].split(",") if o.strip())
         if env.get("LRS_SQLITE_SYNCHRONOUS"):
-            values["sqlite_synchronous"] = env["LRS_SQLITE_SYNCHRONOUS"]
+            values["sqlite_synchronous"] = _choice(env, "LRS_SQLITE_SYNCHRONOUS", ("OFF", "NORMAL", "FULL", "EXTRA"))
         if env.get("LRS_SQLITE_WRITER"):
-            values["sqlite_writer"] = env["LRS_SQLITE_WRITER"]
+            values["sqlite_writer"] = _choice(env, "LRS_SQLITE_WRITER", ("process", "thread"))
         if env.get("LRS_PROFILE"):
             values["profile"] = env["LRS_PROFILE"]
         if env.get("LRS_PROFILE_ENFORCEMENT"):
-            values["profile_enforcement"] = env["LRS_PROFILE_ENFORCEMENT"]
+            values["profile_enforcement"] = _choice(env, "LRS_PROFILE_ENFORCEMENT", ("strict", "warn", "off"))
         if env.get("LRS_PSEUDONYM_KEY"):
             values["pseudonym_key"] = env["LRS_PSEUDONYM_KEY"]
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -58,3 +58,18 @@ class Settings:
 
     def with_(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
+
+
+def _number(env: Mapping[str, str], name: str, *, low: int) -> int:
+    text = env[name].strip()
+    if not (text.isascii() and text.isdigit()) or int(text) < low:
+        raise ValueError(f"{name}={env[name]!r}: a whole number of at least {low} is needed")
+    return int(text)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = env[name].strip()
+    for choice in choices:
+        if value.lower() == choice.lower():
+            return choice
+    raise ValueError(f"{name}={env[name]!r}: one of {', '.join(choices)} is needed")

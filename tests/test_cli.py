@@ -91,7 +91,10 @@ def test_player_credentials_work_have_distinct_authorities_and_revocation_is_imm
         assert client.post("/xapi/statements", json=dict(BASE_STATEMENT), headers=V, auth=other).status_code == 200
 
 
-def test_revoking_an_unknown_key_fails(db: str) -> None:
+def test_revoking_an_unknown_key_fails(db: str, tmp_path: Path, capsys) -> None:
+    assert main(["credentials", "revoke", "nope", "--database", db]) == 2  # no database there: not created
+    assert "no SQLite database" in capsys.readouterr().err
+    assert main(["credentials", "create", "--database", db, "--output", str(tmp_path / "p.csv")]) == 0
     assert main(["credentials", "revoke", "nope", "--database", db]) == 1
 
 

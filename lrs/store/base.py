@@ -158,15 +158,26 @@ def open_store(url: str, **options: Any) -> Store:
         from lrs.store.mongo import MongoStore
 
         return MongoStore(url, **options)
-    if url.startswith("sqlite://"):
-        path = url[len("sqlite://"):]
-        if path.startswith("/"):
-            path = path[1:] if not path.startswith("//") else path[1:]
-        from lrs.store.sqlite import SQLiteStore
-
-        return SQLiteStore(path or "lrs.sqlite3", **options)
-    if "://" in url:
-        raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or mongodb://host/database")
+    path = sqlite_path(url)
+    assert path is not None
     from lrs.store.sqlite import SQLiteStore
 
-    return SQLiteStore(url, **options)
+    return SQLiteStore(path, **options)
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file of an SQLite database URL (``sqlite:///relative``, ``sqlite:////absolute``, or a bare
+    path); None for a MongoDB URL; ValueError for anything else."""
+    if url.startswith(("mongodb://", "mongodb+srv://")):
+        return None
+    if url.startswith("sqlite:"):
+        if not url.startswith("sqlite:///"):
+            raise ValueError(f"database URL {url!r}: an SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+        path = url[len("sqlite:///"):]
+    elif "://" in url:
+        raise ValueError(f"unsupported database URL {url!r}: use sqlite:///path or mongodb://host/database")
+    else:
+        path = url
+    if not path or path.endswith("/") or "?" in path:
+        raise ValueError(f"database URL {url!r} names no SQLite file (sqlite:///path/to/file.sqlite3; no ?options)")
+    return path

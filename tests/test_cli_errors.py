@@ -1,0 +1,118 @@
+"""The `lrs` command on user errors: a one-line `lrs: ...` message and a non-zero exit, never a traceback,
+and nothing half done (found by a black-box pass over the CLI, 2026-11-27)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def lrs(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}
+    return subprocess.run([sys.executable, "-m", "lrs", *args], cwd=cwd, env={**clean, **(env or {})},
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_user_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'lrs.sqlite3'}"
+    made = lrs("credentials", "create", "--database", url, "--output", str(tmp_path / "first.csv"), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    return url
+
+
+def keys(url: str, cwd: Path) -> list[str]:
+    listed = lrs("credentials", "list", "--database", url, cwd=cwd)
+    assert listed.returncode == 0, listed.stderr
+    return [row["key"] for row in csv.DictReader(listed.stdout.splitlines())]
+
+
+def test_database_urls_that_name_no_database_are_errors(tmp_path: Path) -> None:
+    (tmp_path / "garbage").write_bytes(b"this is not an SQLite file" * 100)
+    (tmp_path / "adir").mkdir()
+    cases = {
+        "sqlite://": "sqlite:///", "sqlite:///": "names no SQLite file", "": "names no SQLite file",
+        f"sqlite:///{tmp_path}/x.sqlite3?mode=ro": "no ?options", "http://example.com/db": "unsupported database URL",
+        f"sqlite:///{tmp_path}/missing.sqlite3": "no SQLite database", f"sqlite:///{tmp_path}/adir": "no SQLite database",
+        f"sqlite:///{tmp_path}/garbage": "the SQLite database",
+    }
+    for url, words in cases.items():
+        for command in (["credentials", "list"], ["credentials", "revoke", "k"], ["profile", "report", "--violations"]):
+            assert_user_error(lrs(*command, "--database", url, cwd=tmp_path), words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir", "garbage"]  # nothing created on the way
+
+
+def test_an_unreachable_mongodb_is_one_line(tmp_path: Path) -> None:
+    url = "mongodb://127.0.0.1:1/lrs?serverSelectionTimeoutMS=200&connectTimeoutMS=200"
+    assert_user_error(lrs("credentials", "list", "--database", url, cwd=tmp_path), "MongoDB")
+
+
+def test_credentials_whose_secrets_cannot_be_written_are_not_created(tmp_path: Path, database: str) -> None:
+    before = keys(database, tmp_path)
+    for output in (tmp_path / "missing" / "players.csv", tmp_path):
+        assert_user_error(lrs("credentials", "create", "--count", "3", "--database", database,
+                              "--output", str(output), cwd=tmp_path))
+    assert keys(database, tmp_path) == before
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "100001", "99999999999999999999"])
+def test_a_count_out_of_range_is_refused_before_anything_is_made(tmp_path: Path, database: str, count: str) -> None:
+    before = keys(database, tmp_path)
+    result = lrs("credentials", "create", "--count", count, "--database", database, cwd=tmp_path)
+    assert result.returncode == 2 and "--count" in result.stderr and "Traceback" not in result.stderr
+    assert keys(database, tmp_path) == before
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--port", "99999"], "0 to 65535"),
+    (["--workers", "0"], "1 or more"),
+    (["--log-level", "bogus"], "invalid choice"),
+])
+def test_serve_refuses_bad_options(tmp_path: Path, args: list[str], words: str) -> None:
+    assert_user_error(lrs("serve", *args, cwd=tmp_path, timeout=30), words)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("LRS_MAX_LIMIT", "abc"), ("LRS_MAX_LIMIT", "0"), ("LRS_MAX_BODY_BYTES", "-5"),
+    ("LRS_SQLITE_SYNCHRONOUS", "bogus"), ("LRS_SQLITE_WRITER", "fork"), ("LRS_PROFILE_ENFORCEMENT", "loud"),
+    ("LRS_DATABASE_URL", "bogus://x"),
+])
+def test_serve_refuses_bad_settings_naming_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    result = lrs("serve", "--port", "0", cwd=tmp_path, env={name: value}, timeout=30)
+    assert_user_error(result, name if name != "LRS_DATABASE_URL" else "unsupported database URL")
+    assert not (tmp_path / "lrs.sqlite3").exists()
+
+
+def test_export_checks_its_filters_and_source_before_writing(tmp_path: Path, database: str) -> None:
+    out = tmp_path / "out"
+    for args, words in [
+        (["--activity", "bad iri"], "--activity"), (["--verb", "not an iri"], "verb"),
+        (["--since", "9999-12-31T23:59:59-14:00"], "since"), (["--registration", "x"], "registration"),
+        (["--endpoint", ""], "--endpoint"), (["--endpoint", "ftp://x/xapi", "--key", "k", "--secret", "s"], "--endpoint"),
+    ]:
+        assert_user_error(lrs("export", "--output", str(out), "--no-pseudonymize", "--database", database, *args,
+                              cwd=tmp_path), words)
+        assert not out.exists()
+    assert_user_error(lrs("export", "--output", str(out), "--no-pseudonymize",
+                          "--database", f"sqlite:///{tmp_path / 'none.sqlite3'}", cwd=tmp_path), "no SQLite database")
+    assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_a_huge_report_limit_is_one_line(tmp_path: Path, database: str) -> None:
+    result = lrs("profile", "report", "--violations", "--limit", "99999999999999999999999", "--database", database,
+                 cwd=tmp_path)
+    assert result.returncode in (0, 2) and "Traceback" not in result.stderr, result.stderr
