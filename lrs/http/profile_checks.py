@@ -8,6 +8,9 @@ wins over the LRS's (``LRS_PROFILE``, ``LRS_PROFILE_ENFORCEMENT``):
 - ``warn``: the statements are stored, the violations kept with them, and the
   response says how many (``X-LRS-Profile-Violations``);
 - ``off``: no profile check (xAPI validation always applies).
+
+Voiding statements are not checked: voiding is how xAPI corrects what was stored
+(Data 2.3.2), and a profile describes the statements about the learning experience.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ async def check(
     lookup = await _referenced(request.app.state.store, profile, prepared)
     found: list[tuple[int, PreparedStatement, Any]] = []
     for index, p in enumerate(prepared):
+        if p.is_voiding:  # xAPI's own correction, not a statement about the learning experience
+            continue
         for violation in profile.check(p.document(), lookup.get):
             found.append((index, p, violation))
     if enforcement == "strict":

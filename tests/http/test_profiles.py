@@ -232,6 +232,26 @@ def test_strict_put_of_a_valid_statement_is_stored(client, player) -> None:
     assert client.get(STATEMENTS, params={"statementId": sid}).status_code == 200
 
 
+@pytest.mark.parametrize("lrs_profile", [STRICT_LRS, WARN_LRS], ids=["strict", "warn"])
+def test_a_voiding_statement_is_not_checked_against_the_profile(client, app, player) -> None:
+    # A game (or a teacher) corrects a wrong statement by voiding it: no SG template describes that.
+    auth = player()
+    statement = load(VALID_FILES[2])
+    statement.pop("id", None)
+    [target] = client.post(STATEMENTS, json=statement, auth=auth).json()
+    voiding = {"actor": statement["actor"], "verb": {"id": "http://adlnet.gov/expapi/verbs/voided"},
+               "object": {"objectType": "StatementRef", "id": target}}
+    response = client.post(STATEMENTS, json=voiding, auth=auth)
+    assert response.status_code == 200, response.text
+    assert response.headers.get("x-lrs-profile-violations") in (None, "0")
+    assert client.get(STATEMENTS, params={"voidedStatementId": target}).status_code == 200
+    assert kept(client, app) == []
+    # Anything else that no template describes is still refused (or kept as a violation).
+    other = {**voiding, "verb": {"id": "http://example.com/verbs/voided-ish"}}
+    response = client.post(STATEMENTS, json=other, auth=auth)
+    assert response.status_code == 400 or response.headers.get("x-lrs-profile-violations") == "1", response.text
+
+
 # -- warn -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(
