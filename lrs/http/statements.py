@@ -169,7 +169,7 @@ async def get_statements(request: Request) -> Response:
         [out] = await _formatted(store, [statement], query.format, languages)
         headers = {**consistent, "Last-Modified": http_date(statement["stored"])}
         if query.attachments:
-            return await _with_attachments(store, [statement], out, headers)
+            return await _with_attachments(store, [statement], out, headers, principal)
         return json_response(out, headers=headers)
     if principal.reads_only_own:
         query = query.with_authority(principal.authority_ifi)
@@ -181,16 +181,18 @@ async def get_statements(request: Request) -> Response:
     if page:
         headers["Last-Modified"] = http_date(max(s["stored"] for s in page))
     if query.attachments:
-        return await _with_attachments(store, page, result, headers)
+        return await _with_attachments(store, page, result, headers, principal)
     return json_response(result, headers=headers)
 
 
 async def _with_attachments(
-    store: Store, page: list[dict[str, Any]], content: Any, headers: dict[str, str]
+    store: Store, page: list[dict[str, Any]], content: Any, headers: dict[str, str], principal: Principal
 ) -> Response:
     """``attachments=true``: multipart/mixed, the JSON first, then the data of every attachment of the
-    statements that the LRS has (Communication §2.1.3.s2.b6, §1.5.2; XAPI-00167)."""
-    found = await store.get_attachments(attachments.wanted_hashes(page))
+    statements that the LRS has (Communication §2.1.3.s2.b6, §1.5.2; XAPI-00167); for a
+    ``statements/read/mine`` reader only data its own credential sent (``Store.get_attachments``)."""
+    found = await store.get_attachments(attachments.wanted_hashes(page),
+                                        sent_by=principal.key if principal.reads_only_own else None)
     body, content_type = attachments.build(orjson.dumps(content), found.values())
     return Response(body, headers={**headers, "Content-Type": content_type})
 

@@ -69,6 +69,11 @@ CREATE TABLE IF NOT EXISTS attachments (
     content_type TEXT NOT NULL,
     content BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS attachment_uploads (
+    sha2 TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    PRIMARY KEY (sha2, credential)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS credentials (
     key TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL,

@@ -47,14 +47,20 @@ def insert(
     """
     _check_credential(conn, credential)
     ids = _store(conn, [PreparedStatement.from_row(row) for row in rows], define, names, violations)
-    _save_attachments(conn, attachments)
+    _save_attachments(conn, attachments, credential)
     return ids
 
 
-def _save_attachments(conn: sqlite3.Connection, attachments: Sequence[tuple[str, str, bytes]]) -> None:
-    """Attachment data, by its SHA-2 (the same data under one digest is one row)."""
+def _save_attachments(
+    conn: sqlite3.Connection, attachments: Sequence[tuple[str, str, bytes]], credential: str | None
+) -> None:
+    """Attachment data, by its SHA-2 (the same data under one digest is one row), and which
+    credential sent it (``Store.get_attachments``)."""
     if attachments:
         conn.executemany("INSERT OR IGNORE INTO attachments(sha2, content_type, content) VALUES (?,?,?)", attachments)
+        if credential is not None:
+            conn.executemany("INSERT OR IGNORE INTO attachment_uploads(sha2, credential) VALUES (?,?)",
+                             [(sha2, credential) for sha2, _, _ in attachments])
 
 
 def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[str]] | None:
@@ -88,7 +94,8 @@ def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[st
                 first.setdefault(ifi, name)
         names = list(first.items())
     new = set(_store(conn, batch, define, names, [v for job in jobs for v in job[4]]))
-    _save_attachments(conn, [a for job in jobs for a in job[5]])
+    for job in jobs:
+        _save_attachments(conn, job[5], job[2])
     return [[i for i in job_ids if i in new] for job_ids in ids]
 
 

@@ -63,7 +63,8 @@ class Store(Protocol):
         """Store a batch atomically: all of it or nothing.
 
         ``attachments``: the raw data of the batch's Attachments (multipart/mixed parts),
-        kept by SHA-2 in the same transaction (the same digest twice is stored once).
+        kept by SHA-2 in the same transaction (the same digest twice is stored once),
+        with ``credential`` recorded as one that sent it.
 
         ``violations``: profile violations (warn mode) to keep with the statements
         newly stored, in the same transaction (see ``profile_violations``).
@@ -94,8 +95,14 @@ class Store(Protocol):
     async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         """Canonical definitions of the given activities (those known)."""
 
-    async def get_attachments(self, hashes: Iterable[str]) -> dict[str, Part]:
-        """The stored attachment data of the given SHA-2 digests (those known), by digest."""
+    async def get_attachments(self, hashes: Iterable[str], *, sent_by: str | None = None) -> dict[str, Part]:
+        """The stored attachment data of the given SHA-2 digests (those known), by digest.
+
+        With ``sent_by`` (a credential key), only data that credential sent, or that no
+        credential is recorded for (sent without one, or stored before senders were
+        recorded): a ``statements/read/mine`` reader gets no data another credential sent,
+        even when one of its own statements declares that digest.
+        """
 
     async def profile_violations(self, *, limit: int | None = None) -> list[dict[str, Any]]:
         """Kept profile violations, newest first: dicts with statement, stored, profile, template,

@@ -122,10 +122,12 @@ class MongoStore(MongoDocuments):
                     if violations and ids:
                         await self._save_violations(batch, ids, violations, session)
                     for part in {a.sha2: a for a in attachments}.values():  # by digest: written once
+                        update: dict[str, Any] = {
+                            "$setOnInsert": {"contentType": part.content_type, "content": part.content}}
+                        if credential is not None:
+                            update["$addToSet"] = {"senders": credential}
                         await self._c("attachments").update_one(
-                            {"_id": part.sha2},
-                            {"$setOnInsert": {"contentType": part.content_type, "content": part.content}},
-                            upsert=True, session=session,
+                            {"_id": part.sha2}, update, upsert=True, session=session,
                         )
                 break
             except XAPIError:
@@ -302,11 +304,14 @@ class MongoStore(MongoDocuments):
         rows = await self._c("activities").find({"_id": {"$in": ids}}).to_list(None)
         return {r["_id"]: orjson.loads(r["definition"]) for r in rows}
 
-    async def get_attachments(self, hashes: Iterable[str]) -> dict[str, Part]:
+    async def get_attachments(self, hashes: Iterable[str], *, sent_by: str | None = None) -> dict[str, Part]:
         wanted = list(dict.fromkeys(hashes))
         if not wanted:
             return {}
-        rows = await self._c("attachments").find({"_id": {"$in": wanted}}).to_list(None)
+        query: dict[str, Any] = {"_id": {"$in": wanted}}
+        if sent_by is not None:
+            query["$or"] = [{"senders": sent_by}, {"senders": {"$exists": False}}]
+        rows = await self._c("attachments").find(query).to_list(None)
         return {r["_id"]: Part(r["_id"], r["contentType"], bytes(r["content"])) for r in rows}
 
     async def agent_names(self, ifi: str) -> list[str]:

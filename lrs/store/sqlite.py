@@ -197,12 +197,17 @@ class SQLiteStore:
         rows = await self._read(lambda conn: db._in(conn, "SELECT id, definition FROM activities WHERE id IN ({})", ids))
         return {aid: orjson.loads(d) for aid, d in rows}
 
-    async def get_attachments(self, hashes: Iterable[str]) -> dict[str, Part]:
+    async def get_attachments(self, hashes: Iterable[str], *, sent_by: str | None = None) -> dict[str, Part]:
         wanted = list(dict.fromkeys(hashes))
         if not wanted:
             return {}
-        rows = await self._read(lambda conn: db._in(
-            conn, "SELECT sha2, content_type, content FROM attachments WHERE sha2 IN ({})", wanted))
+        sql = f"SELECT sha2, content_type, content FROM attachments a WHERE sha2 IN ({db.IN_JSON})"
+        args: list[Any] = [db._json(wanted)]
+        if sent_by is not None:
+            sql += (" AND (EXISTS (SELECT 1 FROM attachment_uploads u WHERE u.sha2 = a.sha2 AND u.credential = ?)"
+                    " OR NOT EXISTS (SELECT 1 FROM attachment_uploads u WHERE u.sha2 = a.sha2))")
+            args.append(sent_by)
+        rows = await self._read(lambda conn: conn.execute(sql, args).fetchall())
         return {sha2: Part(sha2, content_type, bytes(content)) for sha2, content_type, content in rows}
 
     # -- credentials

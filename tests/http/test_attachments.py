@@ -265,3 +265,29 @@ def test_malformed_signatures_are_400(client, statement, signer):  # Data §2.6.
     with_url["attachments"][-1]["fileUrl"] = "http://example.com/signature"
     assert_error(client.post(STATEMENTS, json=with_url), 400)
     assert ids_of(client) == []
+
+
+def test_a_read_mine_credential_gets_no_data_another_credential_sent(client, statement, credential):
+    # Data is kept once per SHA-2; declaring someone else's digest (with a fileUrl, no part) in one's own
+    # statement must not hand out their data to a credential that may read only its own statements.
+    victim = new_id()
+    assert send(client, multipart(statement(id=victim, attachments=[attachment(ESSAY)]), part(ESSAY))).status_code == 200
+    mine = credential("statements/write", "statements/read/mine")
+    probe = statement(attachments=[attachment(ESSAY, fileUrl="http://example.com/essay.txt")])
+    response = client.post(STATEMENTS, json=probe, auth=mine)
+    assert response.status_code == 200, response.text
+    [probe_id] = response.json()
+    for params in ({"statementId": probe_id, "attachments": "true"}, {"attachments": "true"}):
+        got = client.get(STATEMENTS, params=params, auth=mine)
+        assert got.status_code == 200
+        [(head, content)] = parts_of(got)  # the statements, and no data part
+        assert probe_id in content.decode()
+    # What it sent itself it gets back; a reader of every statement gets everything.
+    own = new_id()
+    body = multipart(statement(id=own, attachments=[attachment(IMAGE, "image/png")]), part(IMAGE, "image/png"))
+    assert client.post(STATEMENTS, content=body, auth=mine, headers={
+        "Content-Type": f'multipart/mixed; boundary="{BOUNDARY}"'}).status_code == 200
+    [_, (_, data)] = parts_of(client.get(STATEMENTS, params={"statementId": own, "attachments": "true"}, auth=mine))
+    assert data == IMAGE
+    [_, (_, data)] = parts_of(client.get(STATEMENTS, params={"statementId": probe_id, "attachments": "true"}))
+    assert data == ESSAY

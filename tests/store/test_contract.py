@@ -316,3 +316,19 @@ async def test_a_refused_batch_keeps_none_of_its_attachments(store) -> None:
     with pytest.raises(XAPIError):
         await store.insert_statements([clash], define=False, attachments=[data])
     assert await store.get_attachments([data.sha2]) == {}
+
+
+async def test_attachment_data_is_given_to_a_sender_only_reader_only_when_its_credential_sent_it(store) -> None:
+    alice, _ = new_credential(["statements/write"], authority_homepage="urn:test")
+    bob, _ = new_credential(["statements/write"], authority_homepage="urn:test")
+    for cred in (alice, bob):
+        await store.put_credential(cred)
+    private, shared, legacy = _part(b"alice's essay"), _part(b"both sent this"), _part(b"sent without a credential")
+    await store.insert_statements([make()], define=False, credential=alice.key, attachments=[private, shared])
+    await store.insert_statements([make()], define=False, credential=bob.key, attachments=[shared])
+    await store.insert_statements([make()], define=False, attachments=[legacy])
+    wanted = [private.sha2, shared.sha2, legacy.sha2]
+    assert set(await store.get_attachments(wanted)) == set(wanted)
+    assert set(await store.get_attachments(wanted, sent_by=alice.key)) == set(wanted)
+    assert set(await store.get_attachments(wanted, sent_by=bob.key)) == {shared.sha2, legacy.sha2}
+    assert set(await store.get_attachments(wanted, sent_by="someone-else")) == {legacy.sha2}
