@@ -34,6 +34,9 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
     from lrs.export.writers import CSV_DATE_FORMAT, typed_frame, unify
     params = request.query_params
     check_names(params.keys(), frozenset(FILTERS) | {"include_voided", "pseudonymize"})
+    for name in params.keys():
+        if len(params.getlist(name)) > 1:  # which one was meant? (pseudonymize=true&pseudonymize=false)
+            raise bad_request(f"parameter {name!r} is given more than once", path=name, error="parameter")
     filters = {name: params[name] for name in FILTERS if name in params}
     include_voided = parse_bool(params, "include_voided")
     pseudonymize = parse_bool(params, "pseudonymize") if "pseudonymize" in params else True

@@ -177,6 +177,15 @@ def test_bad_parameters_are_400_json_naming_the_parameter(client, params: dict[s
     assert body.get("path") == name or name in body.get("message", ""), body
 
 
+def test_a_parameter_given_twice_is_400_so_pseudonymisation_is_never_guessed(client, data) -> None:
+    for query in ("pseudonymize=true&pseudonymize=false", "pseudonymize=false&pseudonymize=false",
+                  f"verb={V['progressed']}&verb={V['completed']}"):
+        answer = client.get(f"{URL}?{query}", auth=ADMIN)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["path"] == query.partition("=")[0]
+        assert "more than once" in answer.json()["message"]
+
+
 class TestWithoutPseudonymKey:
     @pytest.fixture
     def settings(self, settings: Settings) -> Settings:
