@@ -302,6 +302,8 @@ def _export(args: argparse.Namespace) -> int:
     filters = {name: getattr(args, name) for name in ("since", "until", "activity", "verb", "registration", "agent")
                if getattr(args, name) is not None}
     _check_filters(filters)
+    if not args.output.strip():
+        raise ValueError("--output must name a directory for the tables")
     if args.endpoint is not None and not args.endpoint.startswith(("http://", "https://")):
         raise ValueError("--endpoint must be an http:// or https:// URL ending in /xapi")
     if args.pseudonymize:

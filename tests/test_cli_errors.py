@@ -109,6 +109,10 @@ def test_export_checks_its_filters_and_source_before_writing(tmp_path: Path, dat
         assert not out.exists()
     assert_user_error(lrs("export", "--output", str(out), "--no-pseudonymize",
                           "--database", f"sqlite:///{tmp_path / 'none.sqlite3'}", cwd=tmp_path), "no SQLite database")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert_user_error(lrs("export", "--output", "", "--no-pseudonymize", "--database", database, cwd=tmp_path),
+                      "--output")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written into the working directory
     assert not (tmp_path / "none.sqlite3").exists()
 
 
