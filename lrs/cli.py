@@ -29,7 +29,7 @@ from lrs.credentials import SCOPES, new_credential
 from lrs.profiles import ENFORCEMENTS, load_profile
 from lrs.store.base import all_statements, open_store, sqlite_path
 from lrs.xapi.query import StatementQuery
-from lrs.xapi.validate import is_iri, is_uuid
+from lrs.xapi.validate import is_uuid
 
 DEFAULT_SCOPES = ["statements/write", "statements/read/mine"]
 MAX_COUNT = 100_000  # credentials one `credentials create` makes at most
@@ -72,13 +72,6 @@ def _user_error(exc: Exception) -> str | None:
     return None
 
 
-def _port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("a TCP port is 0 to 65535")
-    return value
-
-
 def _at_least(low: int, high: int | None = None) -> Any:
     def parse(text: str) -> int:
         value = int(text)
@@ -95,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the xAPI API under /xapi/")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--port", type=_at_least(0, 65535), default=8000)
     _database_arg(serve)
     serve.add_argument("--workers", type=_at_least(1), default=1, help="server processes (default 1)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug", "trace"))
@@ -337,15 +330,12 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _check_filters(filters: dict[str, str]) -> None:
-    """The export's filters, checked as the Statement API checks them (the export also takes no activity
-    that is not an IRI): a bad one is an error before anything is written."""
+    """The export's filters, as the HTTP export checks them: a bad one is an error before anything is written."""
+    from lrs.export.filters import check
     from lrs.xapi.errors import XAPIError
-    from lrs.xapi.query import parse_statement_params
 
-    if "activity" in filters and not is_iri(filters["activity"]):
-        raise ValueError("--activity must be an IRI")
     try:
-        parse_statement_params({k: v for k, v in filters.items() if k != "activity"}, max_limit=1)
+        check(filters)
     except XAPIError as exc:
         raise ValueError(f"--{exc.path or 'filter'}: {exc.message}") from None
 

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
+from lrs.xapi.rules import is_digits
+
 DEFAULT_DATABASE_URL = "sqlite:///lrs.sqlite3"
 
 
@@ -62,7 +64,7 @@ class Settings:
 
 def _number(env: Mapping[str, str], name: str, *, low: int) -> int:
     text = env[name].strip()
-    if not (text.isascii() and text.isdigit()) or int(text) < low:
+    if not is_digits(text) or int(text) < low:
         raise ValueError(f"{name}={env[name]!r}: a whole number of at least {low} is needed")
     return int(text)
 

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from lrs.xapi.agents import ifi_key
+from lrs.xapi.errors import bad_request
+from lrs.xapi.query import parse_statement_params
 from lrs.xapi.timestamps import normalise_bound
+from lrs.xapi.validate import is_iri
 
 FILTERS = ("since", "until", "activity", "verb", "registration", "agent")
 
@@ -17,6 +20,15 @@ class Source(Protocol):
     def pages(self, params: dict[str, str]) -> Iterator[list[dict[str, Any]]]: ...
 
     def voided(self, statement_id: str) -> dict[str, Any] | None: ...
+
+
+def check(filters: dict[str, str]) -> None:
+    """400 (an XAPIError naming the filter) for a filter an export cannot take: an activity that is
+    not an IRI (the export follows it in Python, no query checks it), or any other filter the
+    Statement API would refuse."""
+    if "activity" in filters and not is_iri(filters["activity"]):
+        raise bad_request("activity must be an IRI", path="activity", error="parameter")
+    parse_statement_params({k: v for k, v in filters.items() if k != "activity"}, max_limit=1)
 
 
 def descendants(source: Source, params: dict[str, str], activity: str) -> set[str]:

@@ -20,11 +20,11 @@ from starlette.responses import StreamingResponse
 
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
 from lrs.export.filters import FILTERS, context_ids, in_subtree, matches_filters, subtree
+from lrs.export.filters import check as check_filters
 from lrs.store.base import Store, iter_statements
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery, check_names, parse_bool, parse_statement_params
 from lrs.xapi.statements import VOIDED_VERB
-from lrs.xapi.validate import is_iri
 
 PAGE = 500
 
@@ -40,8 +40,7 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
     filters = {name: params[name] for name in FILTERS if name in params}
     include_voided = parse_bool(params, "include_voided")
     pseudonymize = parse_bool(params, "pseudonymize") if "pseudonymize" in params else True
-    if "activity" in filters and not is_iri(filters["activity"]):
-        raise bad_request("activity must be an IRI", path="activity", error="parameter")
+    check_filters(filters)
     settings = request.app.state.settings
     if pseudonymize:
         if not settings.pseudonym_key:
