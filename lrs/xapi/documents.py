@@ -25,6 +25,7 @@ from lrs.xapi.agents import ifi_key
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.timestamps import normalise_bound
 from lrs.xapi.validate import is_iri, is_uuid, validate_agent
+from lrs.xapi.versions import is_v2
 
 STATE = "state"
 ACTIVITY_PROFILE = "activity-profile"
@@ -137,7 +138,7 @@ def parse_params(resource: str, method: str, params: Mapping[str, str], *, versi
         raise bad_request(f"{id_param} must not be empty", path=id_param, error="parameter")
     since = None
     if "since" in params:
-        if doc_id is not None and method in ("GET", "HEAD") and version.startswith("2."):
+        if doc_id is not None and method in ("GET", "HEAD") and is_v2(version):
             raise bad_request(f"since cannot be combined with {id_param}", path="since", error="parameter")
         since = normalise_bound(params["since"])
         if since is None:
@@ -234,8 +235,9 @@ def precondition(
     there is none (400), as the reference LRS and the ADL 1.0.3 suite do: a client MUST send
     one (§3.1.s3.b1).
     """
-    header_required = method == "PUT" and (resource != STATE or version.startswith("2."))
-    header_always = method == "PUT" and resource != STATE and not version.startswith("2.")
+    v2 = is_v2(version)
+    header_required = method == "PUT" and (resource != STATE or v2)
+    header_always = method == "PUT" and resource != STATE and not v2
     return Precondition(parse_etags(if_match), parse_etags(if_none_match), header_required, header_always)
 
 

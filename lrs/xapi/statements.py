@@ -17,6 +17,7 @@ from lrs.xapi import strict_json
 from lrs.xapi.agents import ifi_key, member_keys
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.timestamps import has_utc_zone, parse_timestamp, to_utc
+from lrs.xapi.versions import is_v2
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
@@ -89,11 +90,12 @@ def prepare(
         statement["id"] = new_id()
     statement["stored"] = stored
     statement["authority"] = authority
-    statement.setdefault("version", "2.0.0" if api_version.startswith("2.") else "1.0.0")
+    v2 = is_v2(api_version)
+    statement.setdefault("version", "2.0.0" if v2 else "1.0.0")
     sent_timestamp = "timestamp" in statement
     if not sent_timestamp:
         statement["timestamp"] = stored
-    elif api_version.startswith("2.") and not has_utc_zone(statement["timestamp"]):
+    elif v2 and not has_utc_zone(statement["timestamp"]):
         statement["timestamp"] = to_utc(statement["timestamp"])
     obj = statement["object"]
     verb = statement["verb"]["id"]
@@ -215,7 +217,7 @@ def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
     compared as sent.
     """
     document = incoming.document()
-    centiseconds = str(document.get("version", "")).startswith("2.")
+    centiseconds = is_v2(str(document.get("version", "")))
     a, b = _comparable(stored, centiseconds), _comparable(document, centiseconds)
     if not incoming.sent_timestamp:
         a.pop("timestamp", None)
