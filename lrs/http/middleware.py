@@ -20,6 +20,7 @@ import orjson
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lrs._gc import RELEASE_AFTER_BYTES, release_memory
 from lrs.xapi import versions
 from lrs.xapi.documents import media_type
 from lrs.xapi.errors import XAPIError, bad_request
@@ -62,6 +63,7 @@ class XAPIMiddleware:
         origin = headers.get("origin")
         reply = _Reply(send, origin=self._allowed_origin(origin), head=scope["method"] == "HEAD")
         version = None
+        large = _large(headers)
         try:
             if scope["method"] == "OPTIONS":
                 await self._preflight(headers, reply)
@@ -92,6 +94,9 @@ class XAPIMiddleware:
         except Exception:  # never a bare 500 page: a JSON body, and the traceback in the log
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
             await reply.error(500, {"error": "internal", "message": "internal server error"}, {}, statements=False)
+        finally:
+            if large:
+                release_memory()  # what a large request's objects took is free again: give it back
 
     def _allowed_origin(self, origin: str | None) -> str | None:
         if origin is None:
@@ -127,6 +132,11 @@ class XAPIMiddleware:
             return message
 
         return limited
+
+
+def _large(headers: dict[str, str]) -> bool:
+    declared = headers.get("content-length")
+    return declared is not None and is_digits(declared) and int(declared) >= RELEASE_AFTER_BYTES
 
 
 class _Reply:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from typing import Any
 
-from lrs._gc import tune_gc
+from lrs._gc import RELEASE_AFTER_BYTES, release_memory, tune_gc
 from lrs.store._sqlite_writer import MAX_GROUP, GroupCommitter
 from lrs.xapi.errors import XAPIError
 
@@ -139,14 +139,19 @@ def _process_main(path: str, synchronous: str, sock: socket.socket) -> None:
     buffer = bytearray()
     open_ = True
 
+    received = 0  # bytes of the jobs in hand
+
     def frames() -> list[tuple[int, tuple]]:
+        nonlocal received
         found = []
         while len(buffer) >= FRAME.size:
             size, request = FRAME.unpack_from(buffer)
             if len(buffer) < FRAME.size + size:
                 break
-            found.append((request, pickle.loads(buffer[FRAME.size:FRAME.size + size])))
+            with memoryview(buffer) as view:  # no copy of a large job's bytes
+                found.append((request, pickle.loads(view[FRAME.size:FRAME.size + size])))
             del buffer[:FRAME.size + size]
+            received += size
         return found
 
     def receive(timeout: float | None) -> bool:
@@ -174,6 +179,11 @@ def _process_main(path: str, synchronous: str, sock: socket.socket) -> None:
                 payload = pickle.dumps((ok, value if ok else _portable(value)), protocol=pickle.HIGHEST_PROTOCOL)
                 reply += FRAME.pack(len(payload), request) + payload
             sock.sendall(reply)
+            if received >= RELEASE_AFTER_BYTES:
+                del jobs, results, reply
+                buffer = bytearray(buffer)  # a bytearray keeps its largest size: start small again
+                release_memory()
+            received = 0
     except (BrokenPipeError, ConnectionError):
         pass
     finally:
