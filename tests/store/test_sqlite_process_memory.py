@@ -36,24 +36,30 @@ def _answer(sock: socket.socket) -> tuple[int, tuple]:
 def test_the_writer_releases_memory_after_a_large_job_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = str(tmp_path / "lrs.sqlite3")
     db.create(path)
-    releases: list[int] = []
-    monkeypatch.setattr(process, "release_memory", lambda: releases.append(1))
+
+    def last_stored() -> str:  # the job the writer had just committed when it released memory
+        conn = db.connect(path)
+        try:
+            return conn.execute("SELECT key FROM credentials ORDER BY rowid DESC LIMIT 1").fetchone()[0]
+        finally:
+            conn.close()
+
+    releases: list[str] = []
+    monkeypatch.setattr(process, "release_memory", lambda: releases.append(last_stored()))
     ours, theirs = socket.socketpair()
     writer = threading.Thread(target=process._process_main, args=(path, "NORMAL", theirs))
     writer.start()
+    jobs = [("small", b"x"), ("large", b"x" * _gc.RELEASE_AFTER_BYTES), ("small again", b"y"), ("last", b"z")]
     try:
-        ours.sendall(_job(1, "small", b"x"))
-        assert _answer(ours) == (1, (True, None))
-        assert releases == []
-        ours.sendall(_job(2, "large", b"x" * _gc.RELEASE_AFTER_BYTES))
-        assert _answer(ours) == (2, (True, None))
-        assert releases == [1]
-        ours.sendall(_job(3, "small again", b"y"))
-        assert _answer(ours) == (3, (True, None))
-        assert releases == [1]
+        for request, (key, extra) in enumerate(jobs, 1):
+            ours.sendall(_job(request, key, extra))
+            assert _answer(ours) == (request, (True, None))
     finally:
         ours.close()
         writer.join(30)
+    # The writer answers a job, then releases: by the time it has answered the next one,
+    # a release after the previous one is recorded.
+    assert releases == ["large"]
     conn = db.connect(path)
     stored = dict(conn.execute("SELECT key, length(extra) FROM credentials").fetchall())
-    assert stored == {"small": 1, "large": _gc.RELEASE_AFTER_BYTES, "small again": 1}
+    assert stored == {key: len(extra) for key, extra in jobs}
