@@ -30,7 +30,8 @@ def release_memory() -> None:
 
     glibc's ``free`` keeps freed memory in the process for later allocations; after one
     large batch the server would otherwise stay at its peak size for good. ``malloc_trim``
-    returns the free pages (about a millisecond). Elsewhere than glibc, nothing.
+    returns the free pages (7 ms after a batch of 20,000 statements, which took seconds to
+    handle). Elsewhere than glibc, nothing.
     """
     trim = _malloc_trim()
     if trim is not None:
