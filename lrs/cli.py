@@ -34,7 +34,7 @@ from lrs.xapi.validate import is_uuid
 DEFAULT_SCOPES = ["statements/write", "statements/read/mine"]
 MAX_COUNT = 100_000  # credentials one `credentials create` makes at most
 DEFAULT_KEY_FILE = "lrs-pseudonym.key"
-SWITCH_INTERVAL = float(os.environ.get("LRS_SWITCH_INTERVAL", "0.0005"))
+SWITCH_INTERVAL = 0.0005  # seconds: see _serve
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -225,7 +225,7 @@ def _create(args: argparse.Namespace) -> int:
     # The secrets are written first: a credential whose secret could not be handed out must not exist.
     out = open(args.output, "w", newline="") if args.output else sys.stdout
     try:
-        writer = csv.writer(out)
+        writer = csv.writer(out, lineterminator="\n")  # lines a shell reads whole (no \r after the secret)
         writer.writerow(["key", "secret"])
         writer.writerows((credential.key, secret) for credential, secret in made)
         out.flush()
@@ -248,9 +248,10 @@ def _list(args: argparse.Namespace) -> int:
     async def listing(store: Any, settings: Settings) -> list:
         return await store.list_credentials()
 
-    writer = csv.writer(sys.stdout)
+    credentials = _with_store(args, listing)  # nothing on standard output when there is no database
+    writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(["key", "scopes", "status", "created", "label"])
-    for c in _with_store(args, listing):
+    for c in credentials:
         writer.writerow([c.key, " ".join(c.scopes), "revoked" if c.revoked else "active", c.created, c.label or ""])
     return 0
 
@@ -299,6 +300,11 @@ def _export(args: argparse.Namespace) -> int:
         raise ValueError("--output must name a directory for the tables")
     if args.endpoint is not None and not args.endpoint.startswith(("http://", "https://")):
         raise ValueError("--endpoint must be an http:// or https:// URL ending in /xapi")
+    if args.endpoint is not None and not (args.key and args.secret):
+        raise ValueError("--endpoint needs --key and --secret")
+    if args.endpoint is None:
+        settings = _settings(args)
+        _check_exists(settings.database_url)  # before a pseudonym key file is made for nothing
     if args.pseudonymize:
         key, where = pseudonym_key(args.pseudonym_key_file)
         privacy = Privacy(key=key, names=args.names or "drop", free_text=args.free_text or "drop")
@@ -307,14 +313,10 @@ def _export(args: argparse.Namespace) -> int:
     output = Path(args.output)
     show = sys.stderr.isatty()
     if args.endpoint is not None:
-        if not (args.key and args.secret):
-            raise ValueError("--endpoint needs --key and --secret")
         source = HTTPSource(args.endpoint, args.key, args.secret)
         summary = export(source, ExportOptions(output, args.format, filters, args.include_voided, privacy, show,
                                                source_label=args.endpoint))
     else:
-        settings = _settings(args)
-        _check_exists(settings.database_url)
         loop = asyncio.new_event_loop()
         store = open_store(settings.database_url, writer="thread")
         loop.run_until_complete(store.open())

@@ -102,7 +102,11 @@ def main() -> int:
     parser.add_argument("--formats", default="csv,parquet")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="lrs-bench-export-"))
+    with tempfile.TemporaryDirectory(prefix="lrs-bench-export-") as work:  # the exports and (without --reuse) the database
+        return measure(args, Path(work))
+
+
+def measure(args: argparse.Namespace, work: Path) -> int:
     path = args.reuse or work / "bench.sqlite3"
     have = asyncio.run(stored_count(path)) if path.exists() else 0
     if have < args.count:

@@ -120,3 +120,22 @@ def test_a_huge_report_limit_is_one_line(tmp_path: Path, database: str) -> None:
     result = lrs("profile", "report", "--violations", "--limit", "99999999999999999999999", "--database", database,
                  cwd=tmp_path)
     assert result.returncode in (0, 2) and "Traceback" not in result.stderr, result.stderr
+
+
+def test_reading_commands_write_nothing_for_a_missing_database(tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path / 'none.sqlite3'}"
+    listed = lrs("credentials", "list", "--database", missing, cwd=tmp_path)
+    assert_user_error(listed, "no SQLite database")
+    assert listed.stdout == ""  # not a CSV header above the error
+    exported = lrs("export", "--output", str(tmp_path / "out"), "--database", missing, cwd=tmp_path)
+    assert_user_error(exported, "no SQLite database")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no pseudonym key made for nothing
+
+
+def test_credential_csvs_have_plain_line_ends(tmp_path: Path, database: str) -> None:
+    """A shell reading the file line by line gets the secret without a trailing carriage return."""
+    made = (tmp_path / "first.csv").read_bytes()
+    listed = lrs("credentials", "list", "--database", database, cwd=tmp_path)
+    for text in (made, listed.stdout.encode()):
+        assert b"\r" not in text
+        assert text.count(b"\n") == 2  # the header and one credential
