@@ -15,6 +15,7 @@ from lrs.http.admin import profile_report
 from lrs.http.activities import activities
 from lrs.http.agents import agents
 from lrs.http.auth import AuthMiddleware, Authenticator
+from lrs.http.consistency import StoredClock
 from lrs.http.documents import activity_profile, agent_profile, state
 from lrs.http.export import export_statements_csv
 from lrs.http.middleware import XAPIMiddleware
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found, 405: _not_allowed})
     app.state.settings = settings
     app.state.store = store
+    app.state.stored_clock = StoredClock()
     app.add_middleware(AuthMiddleware, authenticator=Authenticator(store), base=BASE)
     app.add_middleware(XAPIMiddleware, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes)
     return app

@@ -88,12 +88,13 @@ class XAPIMiddleware:
         except XAPIError as exc:
             if version is None:  # refused before the version was read (413): answer in the one asked for
                 reply.version = versions.negotiate(headers.get("x-experience-api-version")) or reply.version
-            await reply.error(exc.status, exc.body(), exc.headers, statements="/statements" in scope["path"])
+            await reply.error(exc.status, exc.body(), exc.headers,
+                              consistent_through=_consistent_through(scope) if "/statements" in scope["path"] else None)
         except ClientDisconnect:  # the client went away before its body had arrived: nobody to answer
             log.info("client disconnected during %s %s", scope["method"], scope["path"])
         except Exception:  # never a bare 500 page: a JSON body, and the traceback in the log
             log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-            await reply.error(500, {"error": "internal", "message": "internal server error"}, {}, statements=False)
+            await reply.error(500, {"error": "internal", "message": "internal server error"}, {})
         finally:
             if large:
                 release_memory()  # what a large request's objects took is free again: give it back
@@ -134,6 +135,12 @@ class XAPIMiddleware:
         return limited
 
 
+def _consistent_through(scope: Scope) -> str:
+    """The application's ``lrs.http.consistency.StoredClock`` says (now, without one)."""
+    clock = getattr(getattr(scope.get("app"), "state", None), "stored_clock", None)
+    return clock.consistent_through() if clock is not None else format_stored(now())
+
+
 def _large(headers: dict[str, str]) -> bool:
     declared = headers.get("content-length")
     return declared is not None and is_digits(declared) and int(declared) >= RELEASE_AFTER_BYTES
@@ -171,13 +178,15 @@ class _Reply:
             message = {**message, "body": b""}
         await self._send(message)
 
-    async def error(self, status: int, body: dict[str, Any], headers: dict[str, str], *, statements: bool) -> None:
+    async def error(
+        self, status: int, body: dict[str, Any], headers: dict[str, str], *, consistent_through: str | None = None
+    ) -> None:
         if self.started:  # too late for a clean error response; the connection will be closed
             raise RuntimeError("error after the response started")
         raw = [(b"content-type", b"application/json")]
         raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-        if statements:
-            raw.append((CONSISTENT_THROUGH, format_stored(now()).encode()))
+        if consistent_through is not None:
+            raw.append((CONSISTENT_THROUGH, consistent_through.encode()))
         payload = orjson.dumps(body)
         raw.append((b"content-length", str(len(payload)).encode()))
         await self.send({"type": "http.response.start", "status": status, "headers": raw})

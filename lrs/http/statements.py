@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from lrs.http import profile_checks
 from lrs.http.auth import Principal
+from lrs.http.consistency import StoredClock
 from lrs.http.responses import JSON, json_response, no_content
 from lrs.store.base import Store
 from lrs.xapi import attachments, formats, signatures, strict_json
@@ -26,7 +27,7 @@ from lrs.xapi.documents import media_type
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.query import SingleQuery, check_param_names, encode_more, parse_statement_params
 from lrs.xapi.statements import PreparedStatement, prepare
-from lrs.xapi.timestamps import format_stored, http_date, now, stored_sequence
+from lrs.xapi.timestamps import http_date
 from lrs.xapi.validate import batch_matches_schema, is_uuid, validate_statement
 from lrs.xapi.versions import is_v2
 
@@ -65,7 +66,7 @@ async def put_statement(request: Request) -> Response:
     stored_parts = _attachment_parts([body], parts, located=False, version=version)
     body.setdefault("id", statement_id)
     _, headers = await _store_batch(request, [body], located=False, parts=stored_parts)
-    return no_content({**_consistent(), **headers})
+    return no_content({**_consistent(request), **headers})
 
 
 async def post_statements(request: Request) -> Response:
@@ -92,7 +93,7 @@ async def post_statements(request: Request) -> Response:
             await asyncio.sleep(0)  # let other requests' responses go out while a big batch is checked
     stored_parts = _attachment_parts(batch, parts, located=not single, version=version)
     ids, headers = await _store_batch(request, batch, located=not single, parts=stored_parts)
-    return json_response(ids, headers={**_consistent(), **headers})
+    return json_response(ids, headers={**_consistent(request), **headers})
 
 
 def _attachment_parts(
@@ -115,17 +116,22 @@ async def _store_batch(
     """Complete, profile-check (``profile_checks``) and store a validated batch: its ids and extra headers."""
     principal: Principal = request.state.principal
     store: Store = request.app.state.store
+    clock: StoredClock = request.app.state.stored_clock
     version = _version(request)
-    prepared: list[PreparedStatement] = [
-        prepare(statement, stored=stored, authority=principal.authority, api_version=version,
-                path=f"[{index}]" if located else "")
-        for index, (statement, stored) in enumerate(zip(batch, stored_sequence(now(), len(batch))))
-    ]
-    violations, headers = await profile_checks.check(request, prepared, located=located)
-    await store.insert_statements(
-        prepared, define=principal.may_define, credential=principal.key, violations=violations,
-        attachments=parts,
-    )
+    token, stored_values = clock.begin(len(batch))  # in flight until stored: see lrs.http.consistency
+    try:
+        prepared: list[PreparedStatement] = [
+            prepare(statement, stored=stored, authority=principal.authority, api_version=version,
+                    path=f"[{index}]" if located else "")
+            for index, (statement, stored) in enumerate(zip(batch, stored_values))
+        ]
+        violations, headers = await profile_checks.check(request, prepared, located=located)
+        await store.insert_statements(
+            prepared, define=principal.may_define, credential=principal.key, violations=violations,
+            attachments=parts,
+        )
+    finally:
+        clock.end(token)
     return [p.statement["id"] for p in prepared], headers
 
 
@@ -159,7 +165,7 @@ async def get_statements(request: Request) -> Response:
     settings = request.app.state.settings
     store: Store = request.app.state.store
     principal: Principal = request.state.principal
-    consistent = _consistent()  # before reading: every statement stored before it is in what we read
+    consistent = _consistent(request)  # before reading: every statement stored before it is in what we read
     query = parse_statement_params(request.query_params, max_limit=settings.max_limit)
     languages = formats.parse_accept_language(request.headers.get("accept-language"))
     if isinstance(query, SingleQuery):
@@ -216,5 +222,5 @@ def _version(request: Request) -> str:
     return request.state.xapi_version
 
 
-def _consistent() -> dict[str, str]:
-    return {"X-Experience-API-Consistent-Through": format_stored(now())}
+def _consistent(request: Request) -> dict[str, str]:
+    return {"X-Experience-API-Consistent-Through": request.app.state.stored_clock.consistent_through()}

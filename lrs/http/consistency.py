@@ -1,0 +1,56 @@
+"""``stored`` values, and the ``X-Experience-API-Consistent-Through`` that is true with them.
+
+A statement gets its ``stored`` value when the request is checked, before the store has
+committed it. A read that starts meanwhile does not see it, so it must not claim that
+everything stored up to its start is in its answer: the header promises that every
+statement stored at or before its value is returned (Communication §2.1.3; a client
+polls with ``since`` from it, and would never see such a statement). ``StoredClock``
+gives out the stored values of this process (strictly increasing, also when the wall
+clock steps back) and keeps those not yet committed, so that the header stops just
+before the earliest of them.
+
+One clock per process (``app.state.stored_clock``): with ``lrs serve --workers N``, or
+several LRS instances on one MongoDB, writes in flight in another process are not seen.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from lrs.xapi.timestamps import format_stored, now, parse_timestamp, stored_sequence
+
+_TICK = timedelta(microseconds=1)
+
+
+class StoredClock:
+    def __init__(self) -> None:
+        self._last: datetime | None = None  # the last stored value given out
+        self._tokens = itertools.count()
+        self._in_flight: dict[int, str] = {}  # token -> the earliest stored value of a write not yet committed
+
+    def begin(self, count: int) -> tuple[int, list[str]]:
+        """Stored values for ``count`` statements about to be written, and a token for ``end``."""
+        start = now()
+        if self._last is not None and start <= self._last:
+            start = self._last + _TICK
+        values = stored_sequence(start, count)
+        self._last = start + _TICK * (count - 1) if count > 1 else start
+        token = next(self._tokens)
+        if values:
+            self._in_flight[token] = values[0]
+        return token, values
+
+    def end(self, token: int) -> None:
+        """The write of ``token`` is over (committed, refused or failed)."""
+        self._in_flight.pop(token, None)
+
+    def consistent_through(self) -> str:
+        """A value every statement stored at or before it is committed: a read that starts now
+        sees them all."""
+        moment = now() - _TICK
+        if self._in_flight:
+            earliest = parse_timestamp(min(self._in_flight.values()))
+            if earliest is not None and earliest - _TICK < moment:
+                moment = earliest - _TICK
+        return format_stored(moment)

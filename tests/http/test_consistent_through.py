@@ -1,0 +1,115 @@
+"""X-Experience-API-Consistent-Through while writes are in flight (Communication §2.1.3).
+
+A statement gets its ``stored`` value before the store has committed it; a read that
+starts meanwhile does not see it, and its header must stop before that value: every
+statement stored at or before the header's value is in the answer. Found by a concurrent
+probe (a poller using ``since`` missed statements that committed after its read).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from lrs.http import consistency
+from lrs.http.consistency import StoredClock
+from lrs.xapi.timestamps import format_stored, now, parse_timestamp
+from tests.conftest import ADMIN
+
+HEADER = b"x-experience-api-consistent-through"
+
+
+async def _call(app: Any, method: str, path: str, query: bytes = b"", body: bytes = b"") -> tuple[int, dict, bytes]:
+    auth = "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": query,
+        "headers": [(b"authorization", auth.encode()), (b"x-experience-api-version", b"1.0.3"),
+                    (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000), "state": {},
+    }
+    sent: list[dict[str, Any]] = []
+    given = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()
+        return {}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"], dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_a_read_during_a_write_does_not_claim_the_statement_in_flight(app, statement) -> None:
+    async def scenario() -> tuple[str, str, list[str]]:
+        async with app.router.lifespan_context(app):
+            store = app.state.store
+            insert = store.insert_statements
+            release = asyncio.Event()
+            reached = asyncio.Event()
+
+            async def slow_insert(*args: Any, **kwargs: Any) -> Any:
+                reached.set()
+                await release.wait()  # the write is in flight: prepared, not committed
+                return await insert(*args, **kwargs)
+
+            store.insert_statements = slow_insert
+            post = asyncio.create_task(_call(app, "POST", "/xapi/statements", body=orjson.dumps(statement())))
+            await reached.wait()
+            await asyncio.sleep(0.01)  # the clock moves on past the statement's stored value
+            status, headers, body = await _call(app, "GET", "/xapi/statements")
+            assert status == 200
+            seen = [s["id"] for s in orjson.loads(body)["statements"]]
+            release.set()
+            status, _, ids = await post
+            assert status == 200
+            status, _, body = await _call(app, "GET", "/xapi/statements", b"statementId=" + orjson.loads(ids)[0].encode())
+            return headers[HEADER].decode(), orjson.loads(body)["stored"], seen
+
+    through, stored, seen = asyncio.run(scenario())
+    assert seen == []  # the read did not see the statement in flight ...
+    assert through < stored  # ... so it does not claim its stored time
+    assert parse_timestamp(through) is not None
+
+
+def test_without_writes_in_flight_it_is_about_now(client) -> None:
+    before = format_stored(now() - timedelta(seconds=1))
+    header = client.get("/xapi/statements").headers["X-Experience-API-Consistent-Through"]
+    assert before < header <= format_stored(now())
+
+
+def test_stored_values_increase_even_when_the_clock_steps_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = StoredClock()
+    t0 = now()
+    monkeypatch.setattr(consistency, "now", lambda: t0)
+    _, first = clock.begin(3)
+    monkeypatch.setattr(consistency, "now", lambda: t0 - timedelta(seconds=5))
+    _, second = clock.begin(2)
+    values = first + second
+    assert values == sorted(values) and len(set(values)) == 5
+
+
+def test_the_header_stops_before_the_earliest_write_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = StoredClock()
+    t0 = now()
+    monkeypatch.setattr(consistency, "now", lambda: t0)
+    early, (stored_early,) = clock.begin(1)
+    monkeypatch.setattr(consistency, "now", lambda: t0 + timedelta(seconds=1))
+    late, _ = clock.begin(1)
+    monkeypatch.setattr(consistency, "now", lambda: t0 + timedelta(seconds=2))
+    assert clock.consistent_through() < stored_early
+    clock.end(early)
+    assert stored_early < clock.consistent_through() < format_stored(t0 + timedelta(seconds=1))
+    clock.end(late)
+    assert clock.consistent_through() == format_stored(t0 + timedelta(seconds=2) - timedelta(microseconds=1))
