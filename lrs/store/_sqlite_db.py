@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import uuid
 from typing import Any, Iterator, Sequence
 
 import orjson
@@ -74,6 +75,10 @@ CREATE TABLE IF NOT EXISTS attachment_uploads (
     credential TEXT NOT NULL,
     PRIMARY KEY (sha2, credential)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lrs_meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS credentials (
     key TEXT PRIMARY KEY,
     secret_hash TEXT NOT NULL,
@@ -148,16 +153,41 @@ def create(path: str, *, busy_timeout_ms: int = 60_000) -> None:
                             " about 2 minutes per million statements", path, FORMAT)
             _keys_to_ids(conn)
             conn.execute(f"PRAGMA user_version = {FORMAT}")
+        # This database's own name for itself: the key index file records whose index it is.
+        conn.execute("INSERT OR IGNORE INTO lrs_meta(name, value) VALUES ('instance', ?)", (uuid.uuid4().hex,))
+        instance = conn.execute("SELECT value FROM lrs_meta WHERE name = 'instance'").fetchone()[0]
+        tops = conn.execute(
+            "SELECT (SELECT IFNULL(MAX(seq), 0) FROM statements), (SELECT IFNULL(MAX(id), 0) FROM reindex)"
+        ).fetchone()
     with _setup(keys_path(path), busy_timeout_ms) as conn:
         conn.execute("BEGIN IMMEDIATE")
-        has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
-        found = has_meta and conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
-        if not found or found[0] != FORMAT:
+        if not _index_is_of(conn, instance, *tops):
             conn.execute("DROP TABLE IF EXISTS statement_keys")
             conn.execute("DROP TABLE IF EXISTS meta")
         for sql in KEYS_SCHEMA:
             conn.execute(sql)
         conn.execute("INSERT OR IGNORE INTO meta(name, value) VALUES ('format', ?)", (FORMAT,))
+        conn.execute("INSERT OR REPLACE INTO meta(name, value) VALUES ('instance', ?)", (instance,))
+
+
+def _index_is_of(conn: sqlite3.Connection, instance: str, top: int, top_reindex: int) -> bool:
+    """Whether the key index file is of the current format and indexes the database named
+    ``instance`` as it is: whose last statement is ``top`` and last re-index request ``top_reindex``.
+
+    A database deleted and made anew beside the key index of the one before would otherwise be
+    answered from that index (other statements under the same key ids), and so would a database
+    restored from a backup beside the index of its later state (rows for statements the backup
+    does not have, whose numbers new statements then take). A backup is an earlier state of the
+    same database, so an index that has not gone past it is its own.
+    """
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+        return False
+    meta = dict(conn.execute("SELECT name, value FROM meta").fetchall())
+    if meta.get("format") != FORMAT:
+        return False
+    if meta.get("instance", instance) != instance:
+        return False
+    return meta.get("indexed_seq", 0) <= top and meta.get("reindexed", 0) <= top_reindex
 
 
 @contextlib.contextmanager

@@ -145,3 +145,79 @@ def test_the_writer_forgets_the_key_ids_of_a_rolled_back_job(tmp_path: Path) -> 
         assert key_ids.ids(conn, ["v|y", "v|x"]) == {"v|x": x, "v|y": y}  # remembered once committed
     finally:
         conn.close()
+
+
+def _delete_database_keep_key_index(path: str) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+async def _stored_by_verb(path: str, statements: list, verb: str) -> set[str]:
+    store = SQLiteStore(path, synchronous="NORMAL")
+    await store.open()
+    try:
+        await store.insert_statements(statements, define=False)
+        page, _ = await store.query_statements(query(verb=verb))
+        return {s["id"] for s in page}
+    finally:
+        await store.close()
+
+
+async def test_a_new_database_beside_an_old_key_index_is_not_answered_from_it(tmp_path: Path) -> None:
+    """Deleting lrs.sqlite3 to start again, and forgetting lrs.sqlite3.keys: the new database's
+    statements get the old one's key ids and seq numbers, and were answered from its index."""
+    path = str(tmp_path / "lrs.sqlite3")
+    old = [make(verb="http://example.com/verbs/old") for _ in range(5)]
+    assert await _stored_by_verb(path, old, "http://example.com/verbs/old") == {p.id for p in old}
+    _delete_database_keep_key_index(path)
+    first = [make(verb="http://example.com/verbs/first") for _ in range(2)]
+    second = [make(verb="http://example.com/verbs/second") for _ in range(2)]
+    assert await _stored_by_verb(path, first + second, "http://example.com/verbs/first") == {p.id for p in first}
+    assert await _stored_by_verb(path, [], "http://example.com/verbs/second") == {p.id for p in second}
+    assert await _stored_by_verb(path, [], "http://example.com/verbs/old") == set()
+
+
+async def test_a_key_index_from_before_databases_named_themselves_is_checked_by_its_progress(tmp_path: Path) -> None:
+    """A key index file written before the database recorded its instance: kept when it has not indexed
+    more than the database holds, rebuilt when it has (it belongs to another database)."""
+    path = str(tmp_path / "lrs.sqlite3")
+    old = [make(verb="http://example.com/verbs/old") for _ in range(5)]
+    await _stored_by_verb(path, old, "http://example.com/verbs/old")
+
+    def forget_instances() -> None:
+        for file, table in ((path, "lrs_meta"), (db.keys_path(path), "meta")):
+            conn = sqlite3.connect(file)
+            conn.execute(f"DELETE FROM {table} WHERE name = 'instance'")
+            conn.commit()
+            conn.close()
+
+    forget_instances()  # its own index, as written before: kept (and the statements found through it)
+    assert await _stored_by_verb(path, [], "http://example.com/verbs/old") == {p.id for p in old}
+    forget_instances()
+    _delete_database_keep_key_index(path)
+    first = [make(verb="http://example.com/verbs/first") for _ in range(2)]
+    second = [make(verb="http://example.com/verbs/second") for _ in range(2)]
+    assert await _stored_by_verb(path, first + second, "http://example.com/verbs/first") == {p.id for p in first}
+    assert await _stored_by_verb(path, [], "http://example.com/verbs/second") == {p.id for p in second}
+
+
+async def test_a_database_restored_from_a_backup_is_not_answered_from_the_later_key_index(tmp_path: Path) -> None:
+    """Copy lrs.sqlite3 aside, write more, stop, copy the backup back (lrs.sqlite3.keys stays): the
+    index has rows for statements the backup does not have, whose numbers new statements take."""
+    import shutil
+
+    path = str(tmp_path / "lrs.sqlite3")
+    kept = [make(verb="http://example.com/verbs/kept") for _ in range(2)]
+    await _stored_by_verb(path, kept, "http://example.com/verbs/kept")
+    shutil.copy(path, path + ".backup")  # closed: the WAL was checkpointed into the file
+    later = [make(verb="http://example.com/verbs/later") for _ in range(5)]
+    await _stored_by_verb(path, later, "http://example.com/verbs/later")
+    _delete_database_keep_key_index(path)
+    shutil.copy(path + ".backup", path)
+    first = [make(verb="http://example.com/verbs/first") for _ in range(2)]
+    second = [make(verb="http://example.com/verbs/second") for _ in range(3)]
+    assert await _stored_by_verb(path, first + second, "http://example.com/verbs/first") == {p.id for p in first}
+    assert await _stored_by_verb(path, [], "http://example.com/verbs/second") == {p.id for p in second}
+    assert await _stored_by_verb(path, [], "http://example.com/verbs/later") == set()
+    assert await _stored_by_verb(path, [], "http://example.com/verbs/kept") == {p.id for p in kept}
