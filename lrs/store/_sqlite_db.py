@@ -156,11 +156,12 @@ def create(path: str, *, busy_timeout_ms: int = 60_000) -> None:
         # This database's own name for itself: the key index file records whose index it is.
         conn.execute("INSERT OR IGNORE INTO lrs_meta(name, value) VALUES ('instance', ?)", (uuid.uuid4().hex,))
         instance = conn.execute("SELECT value FROM lrs_meta WHERE name = 'instance'").fetchone()[0]
-        tops = conn.execute(
-            "SELECT (SELECT IFNULL(MAX(seq), 0) FROM statements), (SELECT IFNULL(MAX(id), 0) FROM reindex)"
-        ).fetchone()
     with _setup(keys_path(path), busy_timeout_ms) as conn:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")  # no indexer moves on meanwhile ...
+        with contextlib.closing(sqlite3.connect(path)) as main:  # ... so what it has indexed is in here
+            tops = main.execute(
+                "SELECT (SELECT IFNULL(MAX(seq), 0) FROM statements), (SELECT IFNULL(MAX(id), 0) FROM reindex)"
+            ).fetchone()
         if not _index_is_of(conn, instance, *tops):
             conn.execute("DROP TABLE IF EXISTS statement_keys")
             conn.execute("DROP TABLE IF EXISTS meta")
