@@ -45,10 +45,9 @@ class PreparedStatement:
         return self.voids is not None
 
     def document(self) -> dict[str, Any]:
-        """The statement as a dict (parsed back from ``data`` after pickling)."""
-        if self.statement is None:
-            self.statement = orjson.loads(self.data)
-        return self.statement
+        """The statement as a dict (parsed back from ``data`` after pickling, and not kept: a writer
+        comparing a re-sent batch of thousands with what is stored would hold them all)."""
+        return self.statement if self.statement is not None else orjson.loads(self.data)
 
     def to_row(self) -> tuple:
         """What a store's writer needs, as a tuple of plain values (cheap to pickle to a writer process)."""

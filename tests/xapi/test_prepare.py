@@ -69,3 +69,16 @@ def test_agents_as_objects_and_group_members_are_keys() -> None:
 def test_account_keys_are_the_same_however_often_computed() -> None:
     assert ifi_key(PLAYER) == ifi_key({"account": {"name": "p1", "homePage": "https://example.org/players"}})
     assert ifi_key(PLAYER) == 'account:["https://example.org/players","p1"]'
+
+
+def test_a_writer_compares_a_resent_batch_without_keeping_every_statement_parsed() -> None:
+    """A writer process gets statements as rows (JSON text); comparing a re-sent batch with what is
+    stored parses each one, and must not keep them all parsed (a 20,000-statement retry held 100 MB)."""
+    from lrs.xapi.statements import PreparedStatement, not_stored
+
+    sent = [prepare(statement(), stored="2026-01-01T00:00:00.000000Z", authority=AUTHORITY, api_version="1.0.3")
+            for _ in range(3)]
+    in_writer = [PreparedStatement.from_row(p.to_row()) for p in sent]
+    assert not_stored(in_writer, {p.id: p.data for p in sent}) == []  # all stored already: an equivalent re-send
+    assert all(p.statement is None for p in in_writer)
+    assert in_writer[0].document() == sent[0].document()
