@@ -194,10 +194,13 @@ def _tune_gc() -> None:
     tune_gc()
 
 
-def _with_store(args: argparse.Namespace, action: Any, *, create: bool = False) -> Any:
-    """Run ``action(store, settings)`` on the --database store; one that does not exist is created
-    only when ``create`` (a command that only reads or revokes refuses a database that is not there)."""
-    settings = _settings(args)
+def _with_store(
+    args: argparse.Namespace, action: Any, *, create: bool = False, settings: Settings | None = None
+) -> Any:
+    """Run ``action(store, settings)`` on the --database store (``settings``: read already); one that
+    does not exist is created only when ``create`` (a command that only reads or revokes refuses a
+    database that is not there)."""
+    settings = settings or _settings(args)
     if not create:
         _check_exists(settings.database_url)
 
@@ -237,10 +240,9 @@ def _create(args: argparse.Namespace) -> int:
         for credential, _ in made:
             await store.put_credential(credential)
 
-    _with_store(args, create, create=True)
-    rows = made
+    _with_store(args, create, create=True, settings=settings)
     if args.output:
-        print(f"wrote {len(rows)} credential(s) with scope(s) {' '.join(scopes)} to {args.output}", file=sys.stderr)
+        print(f"wrote {len(made)} credential(s) with scope(s) {' '.join(scopes)} to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime, timedelta
 
-from lrs.xapi.timestamps import format_stored, now, parse_timestamp, stored_sequence
+from lrs.xapi.timestamps import format_stored, now, stored_sequence
 
 _TICK = timedelta(microseconds=1)
 
@@ -27,19 +27,17 @@ class StoredClock:
     def __init__(self) -> None:
         self._last: datetime | None = None  # the last stored value given out
         self._tokens = itertools.count()
-        self._in_flight: dict[int, str] = {}  # token -> the earliest stored value of a write not yet committed
+        self._in_flight: dict[int, datetime] = {}  # token -> the first stored time of a write not yet committed
 
     def begin(self, count: int) -> tuple[int, list[str]]:
         """Stored values for ``count`` statements about to be written, and a token for ``end``."""
         start = now()
         if self._last is not None and start <= self._last:
             start = self._last + _TICK
-        values = stored_sequence(start, count)
-        self._last = start + _TICK * (count - 1) if count > 1 else start
+        self._last = start + _TICK * max(count - 1, 0)
         token = next(self._tokens)
-        if values:
-            self._in_flight[token] = values[0]
-        return token, values
+        self._in_flight[token] = start
+        return token, stored_sequence(start, count)
 
     def end(self, token: int) -> None:
         """The write of ``token`` is over (committed, refused or failed)."""
@@ -48,9 +46,7 @@ class StoredClock:
     def consistent_through(self) -> str:
         """A value every statement stored at or before it is committed: a read that starts now
         sees them all."""
-        moment = now() - _TICK
+        moment = now()
         if self._in_flight:
-            earliest = parse_timestamp(min(self._in_flight.values()))
-            if earliest is not None and earliest - _TICK < moment:
-                moment = earliest - _TICK
-        return format_stored(moment)
+            moment = min(moment, *self._in_flight.values())
+        return format_stored(moment - _TICK)

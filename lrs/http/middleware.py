@@ -24,7 +24,6 @@ from lrs._gc import RELEASE_AFTER_BYTES, release_memory
 from lrs.xapi import versions
 from lrs.xapi.documents import media_type
 from lrs.xapi.errors import XAPIError, bad_request
-from lrs.xapi.timestamps import format_stored, now
 from lrs.xapi.validate import is_digits
 
 log = logging.getLogger("lrs")
@@ -63,7 +62,7 @@ class XAPIMiddleware:
         origin = headers.get("origin")
         reply = _Reply(send, origin=self._allowed_origin(origin), head=scope["method"] == "HEAD")
         version = None
-        large = _large(headers)
+        large = (_declared_length(headers) or 0) >= RELEASE_AFTER_BYTES
         try:
             if scope["method"] == "OPTIONS":
                 await self._preflight(headers, reply)
@@ -119,8 +118,8 @@ class XAPIMiddleware:
         limit = self.max_body_bytes
         if not limit:
             return receive
-        declared = headers.get("content-length")
-        if declared is not None and is_digits(declared) and int(declared) > limit:
+        declared = _declared_length(headers)
+        if declared is not None and declared > limit:
             raise XAPIError(413, f"the request body is larger than {limit} bytes", error="too_large")
         seen = 0
 
@@ -136,14 +135,14 @@ class XAPIMiddleware:
 
 
 def _consistent_through(scope: Scope) -> str:
-    """The application's ``lrs.http.consistency.StoredClock`` says (now, without one)."""
-    clock = getattr(getattr(scope.get("app"), "state", None), "stored_clock", None)
-    return clock.consistent_through() if clock is not None else format_stored(now())
+    """What the application's ``lrs.http.consistency.StoredClock`` says (Starlette puts the app in the scope)."""
+    return scope["app"].state.stored_clock.consistent_through()
 
 
-def _large(headers: dict[str, str]) -> bool:
+def _declared_length(headers: dict[str, str]) -> int | None:
+    """The request's Content-Length, when it states one in digits."""
     declared = headers.get("content-length")
-    return declared is not None and is_digits(declared) and int(declared) >= RELEASE_AFTER_BYTES
+    return int(declared) if declared is not None and is_digits(declared) else None
 
 
 class _Reply:
