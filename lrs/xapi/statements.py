@@ -21,8 +21,10 @@ from lrs.xapi.versions import is_v2
 
 VOIDED_VERB = "http://adlnet.gov/expapi/verbs/voided"
 CONTEXT_ACTIVITY_KINDS = ("parent", "grouping", "category", "other")
-# Set by the LRS, so ignored when comparing a statement with one already stored.
-LRS_ASSIGNED = ("id", "stored", "authority", "version")
+# Not compared when a statement meets one already stored (xAPI 2.0 §4.2: "shall specifically not
+# consider ... Id, Authority, Stored, Timestamp, Version, Any attachments"; 1.0.3 Data 2.3.1.b1 and
+# b6: properties the LRS may assign, and Attachments, which are not part of the statement).
+NOT_COMPARED = ("id", "stored", "authority", "version", "timestamp", "attachments")
 
 
 @dataclass
@@ -37,7 +39,6 @@ class PreparedStatement:
     ref: str | None = None  # object StatementRef target id: filters follow it
     voids: str | None = None  # target id when this is a voiding statement
     activities: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (id, definition)
-    sent_timestamp: bool = True
     data: str = ""  # the statement as JSON text (what the stores keep)
 
     @property
@@ -53,15 +54,15 @@ class PreparedStatement:
         """What a store's writer needs, as a tuple of plain values (cheap to pickle to a writer process)."""
         return (
             self.id, self.stored, self.verb, self.ref, self.voids, tuple(self.keys), self.data,
-            self.activities, self.sent_timestamp,
+            self.activities,
         )
 
     @classmethod
     def from_row(cls, row: tuple) -> "PreparedStatement":
-        sid, stored, verb, ref, voids, keys, data, activities, sent_timestamp = row
+        sid, stored, verb, ref, voids, keys, data, activities = row
         return cls(
             id=sid, stored=stored, statement=None, keys=frozenset(keys), verb=verb, ref=ref, voids=voids,
-            activities=activities, sent_timestamp=sent_timestamp, data=data,
+            activities=activities, data=data,
         )
 
 
@@ -80,8 +81,8 @@ def prepare(
     """Complete a validated statement as the LRS stores it (mutates and returns it wrapped).
 
     Sets ``id`` when missing, overwrites ``stored`` and ``authority``, sets ``version``
-    when missing, sets ``timestamp`` to ``stored`` when missing (and converts it to UTC
-    under 2.0), and writes every ``contextActivities`` value as an array. A statement the
+    when missing, sets ``timestamp`` to ``stored`` when missing (and converts it and a
+    SubStatement's to UTC under 2.0), and writes every ``contextActivities`` value as an array. A statement the
     LRS could not write back inside a StatementResult (``strict_json.dumps``; such an array
     is one level deeper than the object it replaces) is a 400 naming ``path``.
     """
@@ -91,12 +92,13 @@ def prepare(
     statement["authority"] = authority
     v2 = is_v2(api_version)
     statement.setdefault("version", "2.0.0" if v2 else "1.0.0")
-    sent_timestamp = "timestamp" in statement
-    if not sent_timestamp:
+    if "timestamp" not in statement:
         statement["timestamp"] = stored
     elif v2 and not has_utc_zone(statement["timestamp"]):
         statement["timestamp"] = to_utc(statement["timestamp"])
     obj = statement["object"]
+    if v2 and obj.get("objectType") == "SubStatement" and "timestamp" in obj and not has_utc_zone(obj["timestamp"]):
+        obj["timestamp"] = to_utc(obj["timestamp"])  # 2.0 §4.2.7: every Timestamp, a SubStatement's too
     verb = statement["verb"]["id"]
     ref = obj["id"].lower() if obj.get("objectType") == "StatementRef" else None
     keys: set[str] = set()
@@ -115,7 +117,6 @@ def prepare(
         ref=ref,
         voids=ref if verb == VOIDED_VERB else None,
         activities=activities,
-        sent_timestamp=sent_timestamp,
         data=data,
     )
 
@@ -206,22 +207,18 @@ def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
     """Whether ``incoming`` is the statement already stored under its id.
 
     Differences the spec lists as exceptions to immutability are ignored (Data
-    2.3.1): the properties the LRS assigns, key order, the order of Group members,
-    the serialisation of timestamps, Activity definitions and Verb displays (which
-    are not part of the statement), a single context Activity vs. an array, and
-    case where it carries no meaning (an e-mail domain, a SHA-1 sum, a UUID). An
+    2.3.1; xAPI 2.0 §4.2): the properties the LRS may assign (``timestamp`` among
+    them), Attachments, key order, the order of Group members, Activity
+    definitions and Verb displays (which are not part of the statement), a single
+    context Activity vs. an array, and case where it carries no meaning (an e-mail
+    domain, a SHA-1 sum, a UUID). An
     ``objectType`` left out is its default (Agent for an actor, Activity for an
     object). Under 2.0, durations are compared to 0.01 s (2.0 §4.2.7); under
     1.0.3 a duration is compared as a string (Data 2.3.1.b8). Extensions are
     compared as sent.
     """
     document = incoming.document()
-    centiseconds = is_v2(str(document.get("version", "")))
-    a, b = _comparable(stored, centiseconds), _comparable(document, centiseconds)
-    if not incoming.sent_timestamp:
-        a.pop("timestamp", None)
-        b.pop("timestamp", None)
-    return a == b
+    return same_content(stored, document, centiseconds=is_v2(str(document.get("version", ""))))
 
 
 def same_content(a: dict[str, Any], b: dict[str, Any], *, centiseconds: bool = False) -> bool:
@@ -231,7 +228,7 @@ def same_content(a: dict[str, Any], b: dict[str, Any], *, centiseconds: bool = F
 
 
 def _comparable(statement: dict[str, Any], centiseconds: bool) -> dict[str, Any]:
-    out = {k: v for k, v in statement.items() if k not in LRS_ASSIGNED}
+    out = {k: v for k, v in statement.items() if k not in NOT_COMPARED}
     return _normalise(out, None, centiseconds)
 
 

@@ -229,6 +229,22 @@ def test_a_well_formed_signed_statement_is_accepted(client, statement, signer): 
     assert send(client, signed(original, jws(payload, key, x5c=certificate))[1]).status_code == 200
 
 
+def test_a_signature_payload_s_timestamp_is_not_compared(client, statement, signer):
+    # xAPI 2.0 §4.2: the LRS "shall specifically not consider ... Timestamp ... for equivalence";
+    # 1.0.3 Data 2.3.1.b1: timestamp is a property the LRS may assign
+    key, certificate = signer
+    original = statement(id=new_id(), timestamp="2026-01-01T10:00:00Z")
+    _, body = signed(original, jws({**original, "timestamp": "2026-01-01T11:00:00Z"}, key, x5c=certificate))
+    for version in ("1.0.3", "2.0.0"):
+        response = client.post(STATEMENTS, content=body, headers={
+            "Content-Type": f'multipart/mixed; boundary="{BOUNDARY}"', "X-Experience-API-Version": version})
+        assert response.status_code == 200, (version, response.text)
+    # what is compared still is: another verb is another statement
+    other = {**original, "id": new_id()}
+    _, body = signed(other, jws({**other, "verb": {"id": "http://example.com/verbs/other"}}, key, x5c=certificate))
+    assert_error(send(client, body), 400)
+
+
 def test_2_0_compares_a_signature_payload_s_durations_to_the_hundredth(client, statement, signer):
     # xAPI 2.0 §4.2.7: comparisons of statements containing durations ignore precision past 0.01 s
     key, certificate = signer

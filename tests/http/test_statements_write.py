@@ -164,7 +164,7 @@ def test_resending_the_same_statement_with_post_is_not_an_error(client, statemen
 
 
 def test_reposting_a_fetched_statement_is_not_a_conflict(client, statement):
-    # id, stored, authority, version and timestamp are LRS-assigned: differences there are ignored.
+    # id, stored, authority, version and timestamp may be LRS-assigned: differences there are ignored.
     sid = new_id()
     store(client, statement(id=sid))
     fetched = get_statement(client, sid)
@@ -201,6 +201,33 @@ def test_key_order_does_not_make_a_conflict(client, statement):
     assert raw != json.dumps(original)
     response = client.post(STATEMENTS, content=raw, headers={"Content-Type": "application/json"})
     assert response.status_code == 200, response.text
+
+
+def test_timestamp_and_attachments_do_not_make_a_conflict(client, statement):
+    # xAPI 2.0 §4.2: "shall specifically not consider ... Timestamp ... Any attachments" for equivalence;
+    # 1.0.3 Data 2.3.1.b1 (timestamp: a property the LRS may assign) and b6 (Attachments are not part of
+    # the statement). The statement stored first stays.
+    sid = new_id()
+    first = statement(id=sid, timestamp="2024-01-01T10:00:00Z",
+                      attachments=[{**ATTACHMENT, "fileUrl": "http://example.com/files/a.txt"}])
+    store(client, first)
+    before = get_statement(client, sid)
+    resent = statement(id=sid, timestamp="2025-06-01T08:30:00Z",
+                       attachments=[{**ATTACHMENT, "fileUrl": "http://example.com/files/b.txt"}])
+    assert put(client, sid, resent).status_code == 204
+    assert post(client, [statement(id=sid)]).status_code == 200  # neither timestamp nor attachments
+    for version in ("1.0.3", "2.0.0"):
+        response = client.put(STATEMENTS, params={"statementId": sid}, json=resent,
+                              headers={"X-Experience-API-Version": version})
+        assert response.status_code == 204, (version, response.text)
+    assert get_statement(client, sid) == before
+    # a SubStatement's timestamp is part of the object, which is compared
+    sub = {"objectType": "SubStatement", "actor": agent("ann"), "verb": {"id": "http://example.com/verbs/did"},
+           "object": {"id": "http://example.com/activities/a"}, "timestamp": "2024-01-01T12:00:00+02:00"}
+    sid = new_id()
+    store(client, statement(id=sid, object=sub))
+    assert put(client, sid, statement(id=sid, object={**sub, "timestamp": "2024-01-01T10:00:00Z"})).status_code == 204
+    assert_error(put(client, sid, statement(id=sid, object={**sub, "timestamp": "2024-01-01T11:00:00Z"})), 409)
 
 
 def test_same_timestamp_in_another_timezone_does_not_make_a_conflict(client, statement):
@@ -536,6 +563,16 @@ def test_v2_converts_a_non_utc_timestamp_to_utc(client, statement):  # xAPI 2.0:
         timestamp = response.json()["timestamp"]
         assert timestamp.startswith("2024-01-01T10:00:00"), timestamp
         assert timestamp.endswith("Z"), timestamp
+
+
+def test_v2_converts_a_substatement_s_timestamp_to_utc(client, statement):  # xAPI 2.0 §4.2.7: every Timestamp
+    sub = {"objectType": "SubStatement", "actor": agent("ann"), "verb": {"id": "http://example.com/verbs/did"},
+           "object": {"id": "http://example.com/activities/a"}, "timestamp": "2024-05-01T12:00:00+02:00"}
+    v2, v1 = new_id(), new_id()
+    store(client, statement(id=v2, object=sub), headers=V2)
+    store(client, statement(id=v1, object=sub))
+    assert get_statement(client, v2)["object"]["timestamp"] == "2024-05-01T10:00:00Z"
+    assert get_statement(client, v1)["object"]["timestamp"] == "2024-05-01T12:00:00+02:00"  # 1.0.3: as sent
 
 
 def test_authority_is_set_when_absent(client, statement):  # XAPI-00099
