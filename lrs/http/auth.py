@@ -109,6 +109,8 @@ class Authenticator:
         self.store = store
         # key -> (digest of the secret hash and the secret last accepted, the secret hash, the Principal)
         self._accepted: dict[str, tuple[bytes, str, Principal]] = {}
+        # digest -> the check of that secret against that hash now running (see _verify)
+        self._verifying: dict[bytes, asyncio.Future[bool]] = {}
 
     async def principal(self, authorization: str | None, *, checked_at_commit: bool = False) -> Principal:
         """The Principal for an Authorization header.
@@ -127,13 +129,24 @@ class Authenticator:
         digest = _digest(credential.secret_hash, secret)
         remembered = self._accepted.get(key)
         if remembered is None or remembered[0] != digest:
-            if not await asyncio.to_thread(verify_secret, secret, credential.secret_hash):
+            if not await self._verify(digest, secret, credential.secret_hash):
                 raise unauthorized("wrong secret")
             if len(self._accepted) >= MAX_REMEMBERED:
                 self._accepted.clear()
         principal = _principal(credential)
         self._accepted[key] = (digest, credential.secret_hash, principal)
         return principal
+
+
+    async def _verify(self, digest: bytes, secret: str, secret_hash: str) -> bool:
+        """``verify_secret`` (PBKDF2, tens of ms of CPU) in a thread, once for concurrent requests that
+        send one secret for one hash: a client's first burst of requests, or every client of a
+        restarted server, would otherwise hash it once per request and stall the server for a second."""
+        running = self._verifying.get(digest)
+        if running is None:
+            running = self._verifying[digest] = asyncio.ensure_future(asyncio.to_thread(verify_secret, secret, secret_hash))
+            running.add_done_callback(lambda _: self._verifying.pop(digest, None))
+        return await asyncio.shield(running)  # one request cancelled (its client left) does not cancel the others'
 
 
 def _digest(secret_hash: str, secret: str) -> bytes:

@@ -5,8 +5,10 @@ XAPI-00327 (403 for insufficient permissions), XAPI-00334 (401), XAPI-00335 (HTT
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import time
 
 import pytest
 
@@ -167,3 +169,59 @@ def test_read_mine_matches_the_authority_the_lrs_assigns(client, statement, cred
                          auth=key)
     assert [s["id"] for s in related.json()["statements"]] == [sid]
     assert ids_of(client, agent=ifi("ann")) == [sid]
+
+
+# -- checking secrets ----------------------------------------------------------------------------
+
+async def _status(app, key: str, secret: str) -> int:
+    """GET /xapi/statements through the ASGI app with these Basic credentials: the status."""
+    authorization = b"Basic " + base64.b64encode(f"{key}:{secret}".encode())
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": STATEMENTS, "raw_path": STATEMENTS.encode(), "root_path": "", "query_string": b"limit=1",
+        "headers": [(b"authorization", authorization), (b"x-experience-api-version", b"1.0.3")],
+        "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000), "state": {},
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent[0]["status"]
+
+
+def test_concurrent_requests_with_one_secret_check_it_once(app, settings, monkeypatch):
+    # A secret is checked by PBKDF2 (tens of ms of CPU). The first burst of a client's requests,
+    # or all clients of a restarted server, used to check it once per request: a soak test saw
+    # the first second of load stall.
+    from lrs.credentials import new_credential
+    from lrs.http import auth
+
+    checked: list[str] = []
+    real = auth.verify_secret
+
+    def slow_verify(secret: str, secret_hash: str) -> bool:
+        checked.append(secret)
+        time.sleep(0.05)
+        return real(secret, secret_hash)
+
+    monkeypatch.setattr(auth, "verify_secret", slow_verify)
+
+    async def scenario() -> tuple[list[int], list[int], list[int], str]:
+        async with app.router.lifespan_context(app):
+            cred, secret = new_credential(["all"], authority_homepage=settings.authority_homepage)
+            await app.state.store.put_credential(cred)
+            right = await asyncio.gather(*(_status(app, cred.key, secret) for _ in range(8)))
+            wrong = await asyncio.gather(*(_status(app, cred.key, "not-" + secret) for _ in range(4)))
+            again = await asyncio.gather(*(_status(app, cred.key, secret) for _ in range(3)))
+            return right, wrong, again, secret
+
+    right, wrong, again, secret = asyncio.run(scenario())
+    assert right == [200] * 8
+    assert wrong == [401] * 4
+    assert again == [200] * 3  # remembered: no new check
+    assert checked == [secret, "not-" + secret]
