@@ -19,6 +19,7 @@ from typing import Any
 
 from lrs.profiles.profile import Pattern, Profile
 from lrs.xapi.agents import ifi_key
+from lrs.xapi.timestamps import format_stored, parse_timestamp
 
 PROGRESS = "https://w3id.org/xapi/seriousgames/extensions/progress"
 
@@ -84,6 +85,13 @@ class Track:
         }
 
 
+def _instant(timestamp: str) -> str:
+    """A timestamp as a UTC instant that sorts as text (``10:00:00.5Z`` after ``10:00:00Z``, and
+    ``09:30:00-02:00`` after ``10:00:00Z``); the text itself when it is none."""
+    moment = parse_timestamp(timestamp)
+    return format_stored(moment) if moment is not None else timestamp
+
+
 def report(profile: Profile, statements: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The pattern report over ``statements`` (any order; those no attempt template matches are ignored)."""
     r = roles(profile)
@@ -101,7 +109,7 @@ def report(profile: Profile, statements: Iterable[dict[str, Any]]) -> dict[str, 
     tracks = []
     for (registration, actor, obj_id), events in sorted(streams.items(), key=lambda kv: (kv[0][0] or "", kv[0][1], kv[0][2])):
         track = Track(registration, actor, obj_id)
-        _walk(track, sorted(events, key=lambda e: (e[0], e[1])))
+        _walk(track, sorted(events, key=lambda e: (_instant(e[0]), e[1])))
         tracks.append(track)
     issues = [i for t in tracks for i in t.issues]
     return {

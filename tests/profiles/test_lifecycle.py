@@ -83,3 +83,17 @@ def test_registrations_are_walked_apart(sg):
     result = report(sg, [event(INIT, 1), event(DONE, 2, registration=other)])
     assert result["registrations"] == 2
     assert sorted(kinds(result)) == ["completed-without-start", "never-completed"]
+
+
+def test_events_are_ordered_by_instant_not_by_timestamp_text(sg):
+    # As text, "09:00:00.500Z" sorts before "09:00:00Z" and "08:30:00-02:00" (10:30 UTC) before
+    # "10:00:00Z"; the report walks what happened first first (found by a black-box probe).
+    def at(statement: dict, timestamp: str) -> dict:
+        return {**statement, "timestamp": timestamp}
+
+    half_second = [at(event(INIT, 1), "2026-01-05T09:00:00Z"), at(event(DONE, 2), "2026-01-05T09:00:00.500Z")]
+    assert kinds(report(sg, half_second)) == []
+    offsets = [at(event(INIT, 1), "2026-01-05T10:30:00+02:00"), at(event(DONE, 2), "2026-01-05T09:00:00Z")]
+    assert kinds(report(sg, offsets)) == []  # initialized at 08:30 UTC, completed at 09:00 UTC
+    backwards = [at(event(INIT, 1), "2026-01-05T09:30:00-02:00"), at(event(DONE, 2), "2026-01-05T10:00:00Z")]
+    assert "completed-without-start" in kinds(report(sg, backwards))  # initialized at 11:30 UTC: after
