@@ -3,9 +3,8 @@
 Fixed columns come from ``STATEMENT_COLUMNS`` (name, dtype, description,
 source). Result and context extensions become one column each: keyed here by
 ``result_ext:<IRI>`` / ``context_ext:<IRI>``, renamed to short readable names
-(``result_progress``) once every extension of the export is known
-(``short_names``). Actor ids come from the IFI, through ``Pseudonymizer`` when
-the export is pseudonymised.
+that depend on the IRI alone (``short_names``). Actor ids come from the IFI,
+through ``Pseudonymizer`` when the export is pseudonymised.
 """
 
 from __future__ import annotations
@@ -202,23 +201,33 @@ def _segments(iri: str) -> list[str]:
     return [_WORD.sub("_", p.lower()).strip("_") for p in parts if _WORD.sub("_", p.lower()).strip("_")]
 
 
+# The xAPI-SG result extensions keep their plain names in every export (the README lists them).
+SG_EXTENSIONS = "https://w3id.org/xapi/seriousgames/extensions/"
+PLAIN_NAMES = {RESULT_EXT + SG_EXTENSIONS + name: "result_" + name for name in ("progress", "health", "position")}
+
+
 def short_names(keys: Iterable[str], taken: Iterable[str] = ()) -> dict[str, str]:
-    """``result_ext:<IRI>`` / ``context_ext:<IRI>`` -> short column names, unique, stable for a given set."""
+    """``result_ext:<IRI>`` / ``context_ext:<IRI>`` -> column names made from the IRI alone.
+
+    So one IRI has the same column in every export, and a column name stands for one IRI: the
+    xAPI-SG extensions get ``result_progress``, ``result_health``, ``result_position``; any other
+    extension gets its prefix, the last segment of its IRI and the first 6 hex digits of the IRI's
+    SHA-256 (``result_level_1a2b3c``). The codebook gives the full IRI of each.
+    """
     out: dict[str, str] = {}
     used = set(taken)
     for key in sorted(set(keys)):
-        prefix, iri = ("result_", key[len(RESULT_EXT):]) if key.startswith(RESULT_EXT) else (
-            "context_", key[len(CONTEXT_EXT):])
-        segments = _segments(iri) or ["extension"]
-        for n in range(1, len(segments) + 1):
-            name = prefix + "_".join(segments[-n:])
-            if name not in used:
-                break
-        else:
-            name, i = prefix + "_".join(segments), 2
-            while f"{name}_{i}" in used:
-                i += 1
-            name = f"{name}_{i}"
+        name = PLAIN_NAMES.get(key)
+        if name is None or name in used:
+            prefix, iri = ("result_", key[len(RESULT_EXT):]) if key.startswith(RESULT_EXT) else (
+                "context_", key[len(CONTEXT_EXT):])
+            segment = (_segments(iri) or ["extension"])[-1]
+            digest = hashlib.sha256(iri.encode()).hexdigest()
+            size = 6
+            name = f"{prefix}{segment}_{digest[:size]}"
+            while name in used:  # two IRIs sharing 24 bits, or a name taken: more digits
+                size += 2
+                name = f"{prefix}{segment}_{digest[:size]}"
         used.add(name)
         out[key] = name
     return out

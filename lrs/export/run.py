@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
@@ -55,6 +56,7 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
         raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}")
     output = options.output
     output.mkdir(parents=True, exist_ok=True)
+    _remove_earlier_export(output)
     parts = output / ".parts"
     filters = dict(options.filters)
     activity = filters.pop("activity", None)
@@ -118,7 +120,7 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
         shutil.rmtree(parts, ignore_errors=True)
     seconds = time.perf_counter() - started
     summary = {
-        "output": str(output), "format": options.fmt, "filters": options.filters,
+        "output": str(output), "format": options.fmt, "filters": _shown_filters(options),
         "include_voided": options.include_voided, "voided_rows": voided,
         "pseudonymized": options.privacy.pseudonymized, "names": options.privacy.names,
         "free_text": options.privacy.free_text, "tables": counts, "seconds": round(seconds, 2),
@@ -155,6 +157,31 @@ class EventBuckets:
 
 
 _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
+
+
+def _remove_earlier_export(output: Path) -> None:
+    """Delete the tables an earlier export left in ``output`` (any format; other files stay): a table
+    this export does not write (no xAPI-SG statements, another format) would otherwise be read with
+    the new ones, and may hold what this export leaves out (raw actor ids, voided statements)."""
+    for name in ("statements", *TABLES, "codebook", "README"):
+        for suffix in (*FORMATS, "txt"):
+            path = output / f"{name}.{suffix}"
+            if path.is_file():
+                path.unlink()
+
+
+def _shown_filters(options: ExportOptions) -> dict[str, str]:
+    """The filters as README.txt and the summary show them: a pseudonymised export shows the agent
+    it was filtered on by its pseudonym (its ``actor_id``), not by the agent's identifier."""
+    shown = dict(options.filters)
+    if "agent" in shown and options.privacy.pseudonymized:
+        try:
+            agent = json.loads(shown["agent"])
+        except ValueError:
+            agent = None
+        pseudonym = options.privacy.actor_id(agent) if isinstance(agent, dict) else None
+        shown["agent"] = f"the agent whose actor_id is {pseudonym}" if pseudonym else "(an agent; not shown)"
+    return shown
 
 
 def _readme(output: Path, summary: dict[str, Any]) -> None:

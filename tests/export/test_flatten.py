@@ -6,6 +6,7 @@ import copy
 import hashlib
 import hmac
 import json
+import re
 from typing import Any
 
 import pytest
@@ -191,21 +192,34 @@ def test_short_names_are_readable_prefixed_and_distinct_for_colliding_last_segme
     names = short_names(keys, taken=REQUIRED)
     assert set(names) == set(keys)
     assert len(set(names.values())) == len(keys), names  # same last segment "progress", different IRIs
-    assert names[RESULT_EXT + EXT_POS] == "result_position"
-    assert names[CONTEXT_EXT + EXT_A] == "context_progress"
-    assert names[RESULT_EXT + EXT_A] != names[RESULT_EXT + EXT_B]
     for key in (RESULT_EXT + EXT_A, RESULT_EXT + EXT_B):
-        assert names[key].startswith("result_") and names[key].endswith("progress"), names[key]
-    assert "result_progress" in (names[RESULT_EXT + EXT_A], names[RESULT_EXT + EXT_B])
+        assert re.fullmatch(r"result_progress_[0-9a-f]{6}", names[key]), names[key]
+    assert re.fullmatch(r"context_progress_[0-9a-f]{6}", names[CONTEXT_EXT + EXT_A])
+    assert re.fullmatch(r"result_position_[0-9a-f]{6}", names[RESULT_EXT + EXT_POS])
     assert not set(names.values()) & set(REQUIRED)
-    # the names depend on the set of extensions, not on the order they were met in
-    assert short_names(list(reversed(keys)), taken=REQUIRED) == names
+
+
+def test_an_extension_has_one_name_in_every_export() -> None:
+    # A name made from the set of extensions changed when another extension with the same last
+    # segment turned up, and one name then meant another IRI (found by a black-box probe).
+    sg_progress = RESULT_EXT + "https://w3id.org/xapi/seriousgames/extensions/progress"
+    level, level_upper = RESULT_EXT + "https://a.example/x/level", RESULT_EXT + "https://a.example/x/Level"
+    alone = {key: short_names([key], taken=REQUIRED)[key] for key in (sg_progress, level, level_upper)}
+    together = short_names([RESULT_EXT + EXT_A, level_upper, sg_progress, level, RESULT_EXT + EXT_B], taken=REQUIRED)
+    assert {key: together[key] for key in alone} == alone
+    assert alone[sg_progress] == "result_progress"  # the xAPI-SG extensions keep their plain names
+    assert short_names([sg_progress, CONTEXT_EXT + "https://w3id.org/xapi/seriousgames/extensions/progress"])[
+        sg_progress] == "result_progress"
+    assert alone[level] != alone[level_upper]
 
 
 def test_short_names_never_take_a_taken_name() -> None:
     key = RESULT_EXT + "https://example.com/ext/score"
-    assert short_names([key], taken=["result_score"])[key] not in ("result_score",)
-    assert short_names([key])[key] == "result_score"
+    free = short_names([key])[key]
+    assert free.startswith("result_score_")
+    assert short_names([key], taken=[free])[key] not in (free,)
+    sg = RESULT_EXT + "https://w3id.org/xapi/seriousgames/extensions/health"
+    assert short_names([sg], taken=["result_health"])[sg] != "result_health"
 
 
 def test_identical_segments_everywhere_still_give_distinct_names() -> None:
