@@ -163,11 +163,11 @@ def _remove_earlier_export(output: Path) -> None:
     """Delete the tables an earlier export left in ``output`` (any format; other files stay): a table
     this export does not write (no xAPI-SG statements, another format) would otherwise be read with
     the new ones, and may hold what this export leaves out (raw actor ids, voided statements)."""
-    for name in ("statements", *TABLES, "codebook", "README"):
-        for suffix in (*FORMATS, "txt"):
-            path = output / f"{name}.{suffix}"
-            if path.is_file():
-                path.unlink()
+    written = [f"{table}.{fmt}" for table in ("statements", *TABLES) for fmt in FORMATS]
+    for name in (*written, "codebook.csv", "README.txt"):
+        path = output / name
+        if path.is_file():
+            path.unlink()
 
 
 def _shown_filters(options: ExportOptions) -> dict[str, str]:
