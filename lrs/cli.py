@@ -304,6 +304,10 @@ def _export(args: argparse.Namespace) -> int:
         raise ValueError("--endpoint must be an http:// or https:// URL ending in /xapi")
     if args.endpoint is not None and not (args.key and args.secret):
         raise ValueError("--endpoint needs --key and --secret")
+    if args.endpoint is None and (args.key is not None or args.secret is not None):
+        raise ValueError("--key and --secret go with --endpoint (an LRS over HTTP)")
+    if args.endpoint is not None and args.database is not None:
+        raise ValueError("--endpoint and --database name two sources: give one")
     if args.endpoint is None:
         settings = _settings(args)
         _check_exists(settings.database_url)  # before a pseudonym key file is made for nothing

@@ -14,8 +14,8 @@ the item), maybe starts a side quest (and sometimes abandons it: initialized, ne
 completed), and answers three questions. Two right answers pass the level; otherwise the
 level is completed with success false, the player picks "retry" in the game-over menu and
 the level is initialized again. After the last level: the ending cutscene, the game's
-completion (success, score, duration) and the credits. A player sends 150 to 250
-statements.
+completion (success, score, duration) and the credits. A player sends about 180
+statements (seed 7, players 1 to 3,000: 148 to 289, mean 177).
 
 Every statement is xAPI 1.0.3 in the shapes of the xAPI Serious Games profile
 (https://w3id.org/xapi/seriousgames): an account actor (homePage https://game.example.org,

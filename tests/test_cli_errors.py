@@ -139,3 +139,12 @@ def test_credential_csvs_have_plain_line_ends(tmp_path: Path, database: str) -> 
     for text in (made, listed.stdout.encode()):
         assert b"\r" not in text
         assert text.count(b"\n") == 2  # the header and one credential
+
+
+def test_export_refuses_options_that_name_two_sources_or_go_with_none(tmp_path: Path, database: str) -> None:
+    out = str(tmp_path / "out")
+    endpoint = ["--endpoint", "http://127.0.0.1:1/xapi", "--key", "k", "--secret", "s"]
+    assert_user_error(lrs("export", "--output", out, "--database", database, *endpoint, cwd=tmp_path), "two sources")
+    for extra in (["--key", "k"], ["--secret", "s"], ["--key", "k", "--secret", "s"]):
+        assert_user_error(lrs("export", "--output", out, "--database", database, *extra, cwd=tmp_path), "--endpoint")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "lrs-pseudonym.key").exists()

@@ -166,7 +166,8 @@ def _walk(track: Track, events: list[tuple[str, str, str, dict[str, Any]]]) -> N
             current.success = (statement.get("result") or {}).get("success")
             current = None
     if current is not None:
-        issue("never-completed", None, f"initialized at {current.started} but never completed")
+        issue("never-completed", None, f"initialized at {current.started} but never completed" if current.started
+              else "progressed without being initialized, and never completed")
 
 
 def _progress(statement: dict[str, Any]) -> float | None:

@@ -97,3 +97,10 @@ def test_events_are_ordered_by_instant_not_by_timestamp_text(sg):
     assert kinds(report(sg, offsets)) == []  # initialized at 08:30 UTC, completed at 09:00 UTC
     backwards = [at(event(INIT, 1), "2026-01-05T09:30:00-02:00"), at(event(DONE, 2), "2026-01-05T10:00:00Z")]
     assert "completed-without-start" in kinds(report(sg, backwards))  # initialized at 11:30 UTC: after
+
+
+def test_progress_without_start_that_never_completes_says_so(sg):
+    result = report(sg, [event(PROG, 1, progress=0.3)])
+    assert kinds(result) == ["progress-without-start", "never-completed"]
+    messages = [i["message"] for t in result["tracks"] for i in t["issues"]]
+    assert "None" not in messages[1] and "never completed" in messages[1], messages
