@@ -137,14 +137,14 @@ class Authenticator:
         self._accepted[key] = (digest, credential.secret_hash, principal)
         return principal
 
-
     async def _verify(self, digest: bytes, secret: str, secret_hash: str) -> bool:
         """``verify_secret`` (PBKDF2, tens of ms of CPU) in a thread, once for concurrent requests that
         send one secret for one hash: a client's first burst of requests, or every client of a
         restarted server, would otherwise hash it once per request and stall the server for a second."""
         running = self._verifying.get(digest)
         if running is None:
-            running = self._verifying[digest] = asyncio.ensure_future(asyncio.to_thread(verify_secret, secret, secret_hash))
+            checking = asyncio.to_thread(verify_secret, secret, secret_hash)
+            running = self._verifying[digest] = asyncio.ensure_future(checking)
             running.add_done_callback(lambda _: self._verifying.pop(digest, None))
         return await asyncio.shield(running)  # one request cancelled (its client left) does not cancel the others'
 

@@ -45,12 +45,10 @@ def check(statement: dict[str, Any], parts: Mapping[str, Part], *, path: str, ce
         if part is None:
             raise bad_request("a signature attachment must be sent with its JWS as a multipart/mixed part",
                               path=f"{at}.sha2", error="signature")
-        _check_jws(part.content, statement, attachment, at, centiseconds)
+        _check_jws(part.content, statement, at, centiseconds)
 
 
-def _check_jws(
-    jws: bytes, statement: dict[str, Any], attachment: Mapping[str, Any], at: str, centiseconds: bool
-) -> None:
+def _check_jws(jws: bytes, statement: dict[str, Any], at: str, centiseconds: bool) -> None:
     segments = jws.strip().split(b".")
     if len(segments) != 3 or not all(segments[:2]):
         raise bad_request("the signature is not a JWS in compact serialization (header.payload.signature)",

@@ -82,9 +82,10 @@ def prepare(
 
     Sets ``id`` when missing, overwrites ``stored`` and ``authority``, sets ``version``
     when missing, sets ``timestamp`` to ``stored`` when missing (and converts it and a
-    SubStatement's to UTC under 2.0), and writes every ``contextActivities`` value as an array. A statement the
-    LRS could not write back inside a StatementResult (``strict_json.dumps``; such an array
-    is one level deeper than the object it replaces) is a 400 naming ``path``.
+    SubStatement's to UTC under 2.0), and writes every ``contextActivities`` value as an
+    array. A statement the LRS could not write back inside a StatementResult
+    (``strict_json.dumps``; such an array is one level deeper than the object it
+    replaces) is a 400 naming ``path``.
     """
     if "id" not in statement:
         statement["id"] = new_id()
@@ -211,9 +212,8 @@ def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
     them), Attachments, key order, the order of Group members, Activity
     definitions and Verb displays (which are not part of the statement), a single
     context Activity vs. an array, and case where it carries no meaning (an e-mail
-    domain, a SHA-1 sum, a UUID). An
-    ``objectType`` left out is its default (Agent for an actor, Activity for an
-    object). Under 2.0, durations are compared to 0.01 s (2.0 §4.2.7); under
+    domain, a SHA-1 sum, a UUID). An ``objectType`` left out is its default (Agent
+    for an actor, Activity for an object). Under 2.0, durations are compared to 0.01 s (2.0 §4.2.7); under
     1.0.3 a duration is compared as a string (Data 2.3.1.b8). Extensions are
     compared as sent.
     """
