@@ -212,7 +212,9 @@ def short_names(keys: Iterable[str], taken: Iterable[str] = ()) -> dict[str, str
     So one IRI has the same column in every export, and a column name stands for one IRI: the
     xAPI-SG extensions get ``result_progress``, ``result_health``, ``result_position``; any other
     extension gets its prefix, the last segment of its IRI and the first 6 hex digits of the IRI's
-    SHA-256 (``result_level_1a2b3c``). The codebook gives the full IRI of each.
+    SHA-256 (``result_level_1a2b3c``); should two IRIs of one export share those digits (about one
+    chance in 16 million per pair with one last segment), more digits tell them apart. The codebook
+    gives the full IRI of each.
     """
     out: dict[str, str] = {}
     used = set(taken)

@@ -55,8 +55,8 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}")
     output = options.output
+    earlier = _earlier_export(output)  # before reading: a folder that is not ours is refused at once
     output.mkdir(parents=True, exist_ok=True)
-    _remove_earlier_export(output)
     parts = output / ".parts"
     filters = dict(options.filters)
     activity = filters.pop("activity", None)
@@ -105,6 +105,8 @@ def export(source: Source, options: ExportOptions) -> dict[str, Any]:
         progress.done()
 
         statements.flush()
+        for path in earlier:  # read in full: now the earlier export's files give way to this one's
+            path.unlink(missing_ok=True)
         renames = short_names(
             [c for c in statements.dynamic_types if c.startswith((RESULT_EXT, CONTEXT_EXT))],
             taken=[c[0] for c in columns],
@@ -157,17 +159,24 @@ class EventBuckets:
 
 
 _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
+README_TITLE = "xAPI export: tidy tables"  # README.txt's first words: the folder holds an export
 
 
-def _remove_earlier_export(output: Path) -> None:
-    """Delete the tables an earlier export left in ``output`` (any format; other files stay): a table
-    this export does not write (no xAPI-SG statements, another format) would otherwise be read with
-    the new ones, and may hold what this export leaves out (raw actor ids, voided statements)."""
-    written = [f"{table}.{fmt}" for table in ("statements", *TABLES) for fmt in FORMATS]
-    for name in (*written, "codebook.csv", "README.txt"):
-        path = output / name
-        if path.is_file():
-            path.unlink()
+def _earlier_export(output: Path) -> list[Path]:
+    """The files of an earlier export in ``output``, which this one replaces (any format, so that a
+    table this export does not write is not read with its tables; it may hold what this export
+    leaves out, such as raw actor ids). Other files stay. A ValueError when ``output`` holds a file
+    with an export's name that no export wrote (its README.txt is not an export's): nothing of the
+    user's is overwritten."""
+    names = [f"{table}.{fmt}" for table in ("statements", *TABLES) for fmt in FORMATS] + ["codebook.csv", "README.txt"]
+    found = [output / name for name in names if (output / name).is_file()]
+    if not found:
+        return []
+    readme = output / "README.txt"
+    if readme.is_file() and readme.read_text(errors="replace").startswith(README_TITLE):
+        return found
+    raise ValueError(f"{output} holds {', '.join(p.name for p in found)}, which no export wrote: "
+                     "give --output an empty folder or an earlier export's")
 
 
 def _shown_filters(options: ExportOptions) -> dict[str, str]:
@@ -186,7 +195,7 @@ def _shown_filters(options: ExportOptions) -> dict[str, str]:
 
 def _readme(output: Path, summary: dict[str, Any]) -> None:
     lines = [
-        "xAPI export: tidy tables (one row per statement / attempt / event, one column per variable)",
+        README_TITLE + " (one row per statement / attempt / event, one column per variable)",
         f"written {datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')} from {summary['source'] or 'the LRS'}",
         f"format: {summary['format']}; column meanings, types and sources: codebook.csv",
         "filters: " + (", ".join(f"{k}={v}" for k, v in summary["filters"].items()) or "none"),

@@ -142,7 +142,7 @@ class Authenticator:
         send one secret for one hash: a client's first burst of requests, or every client of a
         restarted server, would otherwise hash it once per request and stall the server for a second."""
         running = self._verifying.get(digest)
-        if running is None:
+        if running is None or running.get_loop() is not asyncio.get_running_loop():  # (another loop: tests)
             checking = asyncio.to_thread(verify_secret, secret, secret_hash)
             running = self._verifying[digest] = asyncio.ensure_future(checking)
             running.add_done_callback(lambda _: self._verifying.pop(digest, None))

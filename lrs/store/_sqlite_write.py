@@ -17,6 +17,7 @@ from lrs.store._sqlite_db import _in, _json
 from lrs.store._sqlite_keys import WriterConnection, inheritable_ids
 from lrs.xapi import documents
 from lrs.xapi.activities import batch_definitions, definition_writes
+from lrs.xapi.attachments import wanted_hashes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import unauthorized
 from lrs.xapi.statements import PreparedStatement, check_voiding, not_stored
@@ -46,9 +47,22 @@ def insert(
     ``attachments``: (sha2, content type, content) of the attachment parts received with them.
     """
     _check_credential(conn, credential)
-    ids = _store(conn, [PreparedStatement.from_row(row) for row in rows], define, names, violations)
-    _save_attachments(conn, attachments, credential)
+    batch = [PreparedStatement.from_row(row) for row in rows]
+    ids = _store(conn, batch, define, names, violations)
+    _save_attachments(conn, _of_new(attachments, batch, ids), credential)
     return ids
+
+
+def _of_new(
+    attachments: Sequence[tuple[str, str, bytes]], batch: Sequence[PreparedStatement], new_ids: Sequence[str]
+) -> Sequence[tuple[str, str, bytes]]:
+    """The parts that the newly stored statements of ``batch`` declare: a re-sent statement (stored
+    already, and equal to it whatever its attachments) brings no data with it."""
+    if not attachments:
+        return attachments
+    new = set(new_ids)
+    wanted = wanted_hashes(p.document() for p in batch if p.id in new)
+    return [part for part in attachments if part[0] in wanted]
 
 
 def _save_attachments(
@@ -74,13 +88,13 @@ def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[st
     jobs = [(*job, (), (), ())[:6] for job in jobs]  # (rows, define, credential, names, violations, attachments)
     define = jobs[0][1]
     batch: list[PreparedStatement] = []
-    ids: list[list[str]] = []
+    by_job: list[list[PreparedStatement]] = []
     for rows, job_define, _, _, _, _ in jobs:
         if job_define != define:
             return None
         prepared = [PreparedStatement.from_row(row) for row in rows]
         batch.extend(prepared)
-        ids.append([p.id for p in prepared])
+        by_job.append(prepared)
     if any(p.ref is not None for p in batch) or len({p.id for p in batch}) != len(batch):
         return None
     for credential in dict.fromkeys(job[2] for job in jobs):
@@ -94,9 +108,9 @@ def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[st
                 first.setdefault(ifi, name)
         names = list(first.items())
     new = set(_store(conn, batch, define, names, [v for job in jobs for v in job[4]]))
-    for job in jobs:
-        _save_attachments(conn, job[5], job[2])
-    return [[i for i in job_ids if i in new] for job_ids in ids]
+    for job, prepared in zip(jobs, by_job):
+        _save_attachments(conn, _of_new(job[5], prepared, list(new)), job[2])
+    return [[p.id for p in prepared if p.id in new] for prepared in by_job]
 
 
 def _store(

@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from lrs.app import create_app
 from lrs.config import Settings
 from tests.conftest import sqlite_url
-from tests.export.helpers import Job, run_exports
+from tests.export.helpers import Job, run_exports, start_export
 
 ADMIN = ("rerun-admin", "rerun-admin-secret")
 XAPI = {"X-Experience-API-Version": "1.0.3"}
@@ -120,3 +120,29 @@ def test_readme_names_the_agent_filter_by_its_pseudonym(database: tuple[Path, st
     run_exports({"plain": Job(plain, ["--format", "csv", "--database", url, "--agent", json.dumps(PLAYER),
                                       "--no-pseudonymize"])}, root)
     assert SECRET_NAME in (plain / "README.txt").read_text()  # not pseudonymised: the filter as given
+
+
+def test_a_folder_holding_files_no_export_wrote_is_refused_and_left_alone(database: tuple[Path, str]) -> None:
+    root, url = database
+    folder = root / "project"
+    folder.mkdir()
+    (folder / "README.txt").write_text("my project\n")
+    (folder / "statements.csv").write_text("mine\n")
+    failed = start_export(Job(folder, ["--format", "csv", "--database", url, "--no-pseudonymize"]), root)
+    _, err = failed.communicate(timeout=60)
+    assert failed.returncode == 2 and "no export wrote" in err, err
+    assert (folder / "README.txt").read_text() == "my project\n"
+    assert (folder / "statements.csv").read_text() == "mine\n"
+    assert sorted(p.name for p in folder.iterdir()) == ["README.txt", "statements.csv"]
+
+
+def test_an_export_that_fails_leaves_the_earlier_one_whole(database: tuple[Path, str]) -> None:
+    root, url = database
+    folder = root / "kept"
+    run_exports({"first": Job(folder, ["--format", "csv", "--database", url, "--no-pseudonymize"])}, root)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    failed = start_export(Job(folder, ["--format", "parquet", "--endpoint", "http://127.0.0.1:1/xapi",
+                                       "--key", "k", "--secret", "s", "--no-pseudonymize"]), root)
+    _, err = failed.communicate(timeout=60)
+    assert failed.returncode != 0, err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import time
+import threading
 
 import pytest
 
@@ -202,22 +202,37 @@ def test_concurrent_requests_with_one_secret_check_it_once(app, settings, monkey
     from lrs.http import auth
 
     checked: list[str] = []
-    real = auth.verify_secret
+    real_check, real_digest = auth.verify_secret, auth._digest
+    # A check finishes only once every request of its burst has its credential and is about to
+    # check the secret (it digests it first): without the shared check, each of them starts its
+    # own by then, whatever the machine's speed.
+    burst = {"size": 0, "asked": 0, "all_asked": threading.Event()}
 
-    def slow_verify(secret: str, secret_hash: str) -> bool:
+    def counted_digest(secret_hash: str, secret: str) -> bytes:
+        burst["asked"] += 1
+        if burst["asked"] == burst["size"]:
+            burst["all_asked"].set()
+        return real_digest(secret_hash, secret)
+
+    def gated_check(secret: str, secret_hash: str) -> bool:
         checked.append(secret)
-        time.sleep(0.05)
-        return real(secret, secret_hash)
+        assert burst["all_asked"].wait(10)
+        return real_check(secret, secret_hash)
 
-    monkeypatch.setattr(auth, "verify_secret", slow_verify)
+    monkeypatch.setattr(auth, "_digest", counted_digest)
+    monkeypatch.setattr(auth, "verify_secret", gated_check)
 
     async def scenario() -> tuple[list[int], list[int], list[int], str]:
+        async def together(size: int, key: str, secret: str) -> list[int]:
+            burst.update(size=size, asked=0, all_asked=threading.Event())
+            return await asyncio.gather(*(_status(app, key, secret) for _ in range(size)))
+
         async with app.router.lifespan_context(app):
             cred, secret = new_credential(["all"], authority_homepage=settings.authority_homepage)
             await app.state.store.put_credential(cred)
-            right = await asyncio.gather(*(_status(app, cred.key, secret) for _ in range(8)))
-            wrong = await asyncio.gather(*(_status(app, cred.key, "not-" + secret) for _ in range(4)))
-            again = await asyncio.gather(*(_status(app, cred.key, secret) for _ in range(3)))
+            right = await together(8, cred.key, secret)
+            wrong = await together(4, cred.key, "not-" + secret)
+            again = await together(3, cred.key, secret)
             return right, wrong, again, secret
 
     right, wrong, again, secret = asyncio.run(scenario())

@@ -296,15 +296,40 @@ def _part(content: bytes, content_type: str = "text/plain") -> Part:
     return Part(hashlib.sha256(content).hexdigest(), content_type, content)
 
 
+def declaring(*parts: Part, **extra: Any) -> PreparedStatement:
+    """A statement whose Attachments are these parts (what the HTTP layer checks before storing)."""
+    return make(attachments=[
+        {"usageType": "http://example.com/usage", "display": {"en-US": "a file"}, "contentType": part.content_type,
+         "length": len(part.content), "sha2": part.sha2} for part in parts], **extra)
+
+
 async def test_attachments_are_stored_with_their_batch_by_digest(store) -> None:
     essay, image = _part(b"an essay"), _part(bytes(range(256)) * 40, "image/png")
-    await store.insert_statements([make(), make()], define=False, attachments=[essay, image, essay])
+    await store.insert_statements([declaring(essay), declaring(image, essay)], define=False,
+                                  attachments=[essay, image, essay])
     got = await store.get_attachments([essay.sha2, image.sha2, "0" * 64])
     assert got == {essay.sha2: essay, image.sha2: image}
     assert await store.get_attachments([]) == {}
     # the same data again (another statement, another content type): kept once, as first stored
-    await store.insert_statements([make()], define=False, attachments=[replace(essay, content_type="text/x-other")])
+    other = replace(essay, content_type="text/x-other")
+    await store.insert_statements([declaring(other)], define=False, attachments=[other])
     assert (await store.get_attachments([essay.sha2]))[essay.sha2] == essay
+
+
+async def test_a_re_sent_statement_brings_no_attachment_data(store) -> None:
+    # Attachments are not compared (xAPI 2.0 §4.2), so a statement re-sent with other data is the
+    # stored one: its data must not be kept, referred to by no statement.
+    first, again = _part(b"the first essay"), _part(b"another essay")
+    original = declaring(first)
+    await store.insert_statements([original], define=False, attachments=[first])
+    resent = replace(declaring(again), id=original.id)
+    resent.statement["id"] = original.id
+    fresh = declaring(again)
+    assert await store.insert_statements([resent], define=False, attachments=[again]) == []
+    assert await store.get_attachments([first.sha2, again.sha2]) == {first.sha2: first}
+    # beside a new statement that declares it, the same data is kept
+    assert await store.insert_statements([resent, fresh], define=False, attachments=[again]) == [fresh.id]
+    assert set(await store.get_attachments([first.sha2, again.sha2])) == {first.sha2, again.sha2}
 
 
 async def test_a_refused_batch_keeps_none_of_its_attachments(store) -> None:
@@ -314,7 +339,7 @@ async def test_a_refused_batch_keeps_none_of_its_attachments(store) -> None:
     clash.statement["id"] = p.id
     data = _part(b"never stored")
     with pytest.raises(XAPIError):
-        await store.insert_statements([clash], define=False, attachments=[data])
+        await store.insert_statements([clash, declaring(data)], define=False, attachments=[data])
     assert await store.get_attachments([data.sha2]) == {}
 
 
@@ -324,9 +349,10 @@ async def test_attachment_data_is_given_to_a_sender_only_reader_only_when_its_cr
     for cred in (alice, bob):
         await store.put_credential(cred)
     private, shared, legacy = _part(b"alice's essay"), _part(b"both sent this"), _part(b"sent without a credential")
-    await store.insert_statements([make()], define=False, credential=alice.key, attachments=[private, shared])
-    await store.insert_statements([make()], define=False, credential=bob.key, attachments=[shared])
-    await store.insert_statements([make()], define=False, attachments=[legacy])
+    await store.insert_statements([declaring(private, shared)], define=False, credential=alice.key,
+                                  attachments=[private, shared])
+    await store.insert_statements([declaring(shared)], define=False, credential=bob.key, attachments=[shared])
+    await store.insert_statements([declaring(legacy)], define=False, attachments=[legacy])
     wanted = [private.sha2, shared.sha2, legacy.sha2]
     assert set(await store.get_attachments(wanted)) == set(wanted)
     assert set(await store.get_attachments(wanted, sent_by=alice.key)) == set(wanted)
