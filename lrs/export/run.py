@@ -189,7 +189,8 @@ def _shown_filters(options: ExportOptions) -> dict[str, str]:
         except ValueError:
             agent = None
         pseudonym = options.privacy.actor_id(agent) if isinstance(agent, dict) else None
-        shown["agent"] = f"the agent whose actor_id is {pseudonym}" if pseudonym else "(an agent; not shown)"
+        shown["agent"] = (f"the agent pseudonymised as {pseudonym} (its actor_id where it is the actor)"
+                          if pseudonym else "(an agent; not shown)")
     return shown
 
 

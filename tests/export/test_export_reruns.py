@@ -115,7 +115,7 @@ def test_readme_names_the_agent_filter_by_its_pseudonym(database: tuple[Path, st
     readme = (folder / "README.txt").read_text()
     assert SECRET_NAME not in readme
     [pseudonym] = set(pd.read_csv(folder / "statements.csv")["actor_id"])
-    assert f"agent=the agent whose actor_id is {pseudonym}" in readme
+    assert f"agent=the agent pseudonymised as {pseudonym}" in readme
     plain = root / "agent-plain"
     run_exports({"plain": Job(plain, ["--format", "csv", "--database", url, "--agent", json.dumps(PLAYER),
                                       "--no-pseudonymize"])}, root)
