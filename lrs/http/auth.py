@@ -125,12 +125,15 @@ class Authenticator:
                 return remembered[2]
         credential = await self.store.get_credential(key)
         if credential is None or credential.revoked:
-            raise unauthorized("unknown or revoked credential")
+            # The same answer as a wrong secret. (Not after the same time: checking the secret of
+            # every request of a revoked player's game, which goes on sending, would cost 60 ms of
+            # CPU each; keys that `lrs credentials create` makes cannot be guessed anyway.)
+            raise unauthorized(REFUSED)
         digest = _digest(credential.secret_hash, secret)
         remembered = self._accepted.get(key)
         if remembered is None or remembered[0] != digest:
             if not await self._verify(digest, secret, credential.secret_hash):
-                raise unauthorized("wrong secret")
+                raise unauthorized(REFUSED)
             if len(self._accepted) >= MAX_REMEMBERED:
                 self._accepted.clear()
         principal = _principal(credential)
@@ -147,6 +150,9 @@ class Authenticator:
             running = self._verifying[digest] = asyncio.ensure_future(checking)
             running.add_done_callback(lambda _: self._verifying.pop(digest, None))
         return await asyncio.shield(running)  # one request cancelled (its client left) does not cancel the others'
+
+
+REFUSED = "unknown key, revoked credential or wrong secret"
 
 
 def _digest(secret_hash: str, secret: str) -> bytes:

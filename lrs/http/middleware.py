@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
 
 import orjson
 from starlette.requests import ClientDisconnect
@@ -213,6 +213,15 @@ def _tolerated(scope: Scope) -> Scope:
 _SLASHES = re.compile(r"//+")
 
 
+def _cross_site(headers: dict[str, str]) -> bool:
+    """Whether a browser sent the request for a page of another origin (its Origin names another host
+    than the request's, or is ``null``); a request without Origin is not a browser's cross-site one."""
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    return urlsplit(origin.strip()).netloc.lower() != headers.get("host", "").strip().lower()
+
+
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
@@ -259,6 +268,7 @@ async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, di
     new_headers = {k: v for k, v in headers.items() if k not in ("content-type", "content-length")}
     params: list[tuple[str, str]] = []
     content = b""
+    form_names = {name.lower() for name, _ in fields}
     for name, value in fields:
         lower = name.lower()
         if lower == "content":
@@ -269,6 +279,13 @@ async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, di
             new_headers[lower] = value
         else:
             params.append((name, value))
+    if "authorization" not in form_names and _cross_site(headers):
+        # A browser adds Basic credentials it remembers for this LRS to a form another site makes it
+        # POST, and this syntax is the one request to this API that a plain HTML form can make (a
+        # form sets no X-Experience-API-Version header): from another site, only the form's own
+        # Authorization counts (cross-site request forgery; clients that cannot set headers put
+        # it in the form, as the syntax intends).
+        new_headers.pop("authorization", None)
     new_headers.pop("content-length", None)
     if content and "content-type" not in new_headers:
         new_headers["content-type"] = "application/json"

@@ -175,3 +175,27 @@ def test_alternate_syntax_accepts_a_form_content_type_with_charset(client, state
                          headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
     assert response.status_code == 204, response.text
     assert get_statement(client, sid)["id"] == sid
+
+
+def test_from_another_site_only_the_form_s_own_credentials_count(bare_client, statement):
+    # A browser adds Basic credentials it remembers to a form another site makes it POST: with the
+    # alternate syntax that was a cross-site request forgery (found by a black-box probe).
+    client = bare_client
+
+    def stored() -> int:
+        answer = client.get(STATEMENTS, auth=ADMIN, headers={"X-Experience-API-Version": "1.0.3"})
+        return len(answer.json()["statements"])
+
+    fields = {"X-Experience-API-Version": "1.0.3", "Content-Type": "application/json",
+              "content": json.dumps(statement())}
+    remembered = {"Authorization": basic(*ADMIN)}
+    evil = {**remembered, "Origin": "https://evil.example"}
+    assert_error(alternate(client, "POST", fields, headers=evil), 401)
+    assert_error(alternate(client, "POST", fields, headers={**remembered, "Origin": "null"}), 401)
+    assert stored() == 0
+    assert alternate(client, "POST", {**fields, "Authorization": basic(*ADMIN)}, headers=evil).status_code == 200
+    # the same site, and clients that are not browsers (no Origin), as before
+    same = {**remembered, "Origin": "http://testserver"}
+    assert alternate(client, "POST", {**fields, "content": json.dumps(statement())}, headers=same).status_code == 200
+    assert alternate(client, "POST", {**fields, "content": json.dumps(statement())}, headers=remembered).status_code == 200
+    assert stored() == 3

@@ -57,6 +57,15 @@ def test_wrong_or_malformed_credentials_return_401(client, statement):  # XAPI-0
     assert ids_of(client) == []
 
 
+def test_a_refusal_does_not_say_whether_the_key_exists(client, credential):
+    # "unknown or revoked credential" against "wrong secret" told which keys exist (a black-box probe)
+    key, _ = credential("statements/read")
+    answers = [client.get(STATEMENTS, auth=auth) for auth in ((key, "wrong"), ("no-such-key", "wrong"), (ADMIN[0], "x"))]
+    for answer in answers:
+        assert_unauthorized(answer)
+    assert len({a.content for a in answers}) == 1, [a.text for a in answers]
+
+
 def test_basic_scheme_is_case_insensitive(client):  # RFC 7235: auth-scheme is case-insensitive
     token = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
     assert client.get(STATEMENTS, auth=None, headers={"Authorization": "basic " + token}).status_code == 200
