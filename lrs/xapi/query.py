@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
@@ -185,6 +186,9 @@ def encode_more(query: StatementQuery, cursor: str) -> str:
     return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
 
 
+_CURSOR = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\|.")
+
+
 def decode_more(token: str, *, max_limit: int) -> StatementQuery:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -194,6 +198,8 @@ def decode_more(token: str, *, max_limit: int) -> StatementQuery:
             raise ValueError
         if not all(isinstance(value, str) for value in params.values()) or not set(params) <= ALL_PARAMS:
             raise ValueError  # what encode_more writes: the request's own parameters, as strings
+        if not _CURSOR.match(cursor):
+            raise ValueError  # a store's cursor starts with a stored value, as the LRS writes them
     except (ValueError, KeyError, TypeError, binascii.Error, orjson.JSONDecodeError):
         raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
     if "more" in params or "statementId" in params or "voidedStatementId" in params:

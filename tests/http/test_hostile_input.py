@@ -168,6 +168,8 @@ def test_forged_more_links_are_400_not_500(client, statement) -> None:
         {**payload, "p": {**payload["p"], "limit": 5}},  # a number where the request had a string
         {**payload, "c": f"{stored}|99999999999999999999999999"},  # beyond SQLite's integers
         {**payload, "c": f"{stored}|²"},
+        {**payload, "c": f"zz|{seq}"},  # a position that is no stored value
+        {**payload, "c": f"{stored[:-1]}|{seq}"},
         {**payload, "p": {**payload["p"], "since": "9999-12-31T23:59:59-14:00"}},
         {**payload, "p": {**payload["p"], "bogus": "1"}},  # a parameter no request can have
         {**payload, "x": 1},
