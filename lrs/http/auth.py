@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lrs.credentials import verify_secret
 from lrs.store.base import Credential, Store
 from lrs.xapi.agents import ifi_key
-from lrs.xapi.errors import XAPIError, unauthorized
+from lrs.xapi.errors import XAPIError, bad_request, unauthorized
 
 READ, WRITE = "read", "write"
 
@@ -201,8 +201,10 @@ class AuthMiddleware:
             authorization = None
             for name, value in scope["headers"]:
                 if name.lower() == b"authorization":
+                    if authorization is not None:  # which one a proxy in front checked is not known
+                        raise bad_request("the request has more than one Authorization header",
+                                          path="Authorization", error="authorization")
                     authorization = value.decode("latin-1")
-                    break
             action = READ if scope["method"] in ("GET", "HEAD") else WRITE
             principal = await self.authenticator.principal(
                 authorization, checked_at_commit=(resource == "statements" and action == WRITE)

@@ -66,6 +66,16 @@ def test_a_refusal_does_not_say_whether_the_key_exists(client, credential):
     assert len({a.content for a in answers}) == 1, [a.text for a in answers]
 
 
+def test_two_authorization_headers_are_400(client):
+    # The first one counted: a proxy that checked the other would have been fooled (a black-box probe).
+    client.auth = None
+    good, bad = basic(":".join(ADMIN))["Authorization"], basic("nobody:nothing")["Authorization"]
+    for pair in ((good, bad), (bad, good), (good, good)):
+        response = client.get(STATEMENTS, headers=[("Authorization", pair[0]), ("Authorization", pair[1])])
+        assert_error(response, 400)
+        assert response.json()["path"] == "Authorization"
+
+
 def test_basic_scheme_is_case_insensitive(client):  # RFC 7235: auth-scheme is case-insensitive
     token = base64.b64encode(f"{ADMIN[0]}:{ADMIN[1]}".encode()).decode()
     assert client.get(STATEMENTS, auth=None, headers={"Authorization": "basic " + token}).status_code == 200
