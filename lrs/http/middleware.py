@@ -62,12 +62,13 @@ class XAPIMiddleware:
         origin = headers.get("origin")
         reply = _Reply(send, origin=self._allowed_origin(origin), head=scope["method"] == "HEAD")
         version = None
-        large = (_declared_length(headers) or 0) >= RELEASE_AFTER_BYTES
+        declared = _declared_length(headers)
+        large = (declared or 0) >= RELEASE_AFTER_BYTES
         try:
             if scope["method"] == "OPTIONS":
                 await self._preflight(headers, reply)
                 return
-            receive = self._limited(headers, receive)
+            receive = self._limited(declared, receive)
             if scope["method"] == "POST" and _has_param(scope, "method"):
                 scope, receive, headers = await _alternate(scope, receive)
                 # HEAD through a POST: the answer of a POST, so its Content-Length is that of no body
@@ -114,11 +115,11 @@ class XAPIMiddleware:
         await reply.send({"type": "http.response.start", "status": 204, "headers": [(k.encode(), v.encode()) for k, v in extra.items()]})
         await reply.send({"type": "http.response.body", "body": b""})
 
-    def _limited(self, headers: dict[str, str], receive: Receive) -> Receive:
+    def _limited(self, declared: int | None, receive: Receive) -> Receive:
+        """``receive`` refusing a body over the limit (``declared``: the request's Content-Length)."""
         limit = self.max_body_bytes
         if not limit:
             return receive
-        declared = _declared_length(headers)
         if declared is not None and declared > limit:
             raise XAPIError(413, f"the request body is larger than {limit} bytes", error="too_large")
         seen = 0

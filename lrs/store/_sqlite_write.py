@@ -17,10 +17,9 @@ from lrs.store._sqlite_db import _in, _json
 from lrs.store._sqlite_keys import WriterConnection, inheritable_ids
 from lrs.xapi import documents
 from lrs.xapi.activities import batch_definitions, definition_writes
-from lrs.xapi.attachments import wanted_hashes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import unauthorized
-from lrs.xapi.statements import PreparedStatement, check_voiding, not_stored
+from lrs.xapi.statements import PreparedStatement, check_voiding, declared_by_new, not_stored
 
 
 def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
@@ -49,19 +48,17 @@ def insert(
     _check_credential(conn, credential)
     batch = [PreparedStatement.from_row(row) for row in rows]
     ids = _store(conn, batch, define, names, violations)
-    _save_attachments(conn, _of_new(attachments, batch, ids), credential)
+    _save_attachments(conn, _of_new(attachments, batch, set(ids)), credential)
     return ids
 
 
 def _of_new(
-    attachments: Sequence[tuple[str, str, bytes]], batch: Sequence[PreparedStatement], new_ids: Sequence[str]
+    attachments: Sequence[tuple[str, str, bytes]], batch: Sequence[PreparedStatement], new_ids: set[str]
 ) -> Sequence[tuple[str, str, bytes]]:
-    """The parts that the newly stored statements of ``batch`` declare: a re-sent statement (stored
-    already, and equal to it whatever its attachments) brings no data with it."""
+    """The parts that the statements of ``batch`` stored now declare (``declared_by_new``)."""
     if not attachments:
         return attachments
-    new = set(new_ids)
-    wanted = wanted_hashes(p.document() for p in batch if p.id in new)
+    wanted = declared_by_new(batch, new_ids)
     return [part for part in attachments if part[0] in wanted]
 
 
@@ -109,7 +106,7 @@ def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[st
         names = list(first.items())
     new = set(_store(conn, batch, define, names, [v for job in jobs for v in job[4]]))
     for job, prepared in zip(jobs, by_job):
-        _save_attachments(conn, _of_new(job[5], prepared, list(new)), job[2])
+        _save_attachments(conn, _of_new(job[5], prepared, new), job[2])
     return [[p.id for p in prepared if p.id in new] for prepared in by_job]
 
 

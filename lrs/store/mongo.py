@@ -34,10 +34,10 @@ from lrs.store._names import NameCache
 from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi import keys as K
 from lrs.xapi.activities import batch_definitions, definition_writes
-from lrs.xapi.attachments import Part, wanted_hashes
+from lrs.xapi.attachments import Part
 from lrs.xapi.errors import XAPIError, bad_request, unauthorized
 from lrs.xapi.query import StatementQuery
-from lrs.xapi.statements import PreparedStatement, check_voiding, not_stored
+from lrs.xapi.statements import PreparedStatement, check_voiding, declared_by_new, not_stored
 
 DEFAULT_DATABASE = "lrs"
 RETRIES = 5  # transaction retries
@@ -121,10 +121,8 @@ class MongoStore(MongoDocuments):
                     ids = await self._insert(batch, define, credential, names, session)
                     if violations and ids:
                         await self._save_violations(batch, ids, violations, session)
-                    # by digest, written once; only what the new statements declare: a re-sent
-                    # statement (stored already, and equal to it whatever its attachments) brings none
-                    new = set(ids)
-                    wanted = wanted_hashes(p.document() for p in batch if p.id in new) if attachments else set()
+                    # by digest, written once; only what the statements stored now declare
+                    wanted = declared_by_new(batch, set(ids)) if attachments else set()
                     for part in {a.sha2: a for a in attachments if a.sha2 in wanted}.values():
                         update: dict[str, Any] = {
                             "$setOnInsert": {"contentType": part.content_type, "content": part.content}}

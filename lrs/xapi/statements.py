@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ import orjson
 from lrs.xapi import keys as K
 from lrs.xapi import strict_json
 from lrs.xapi.agents import ifi_key, member_keys
+from lrs.xapi.attachments import wanted_hashes
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.timestamps import has_utc_zone, parse_timestamp, to_utc
 from lrs.xapi.versions import is_v2
@@ -278,6 +279,13 @@ def _to_centiseconds(duration: str) -> str:
         return duration
     fraction = match.group(2)[:2].rstrip("0")
     return duration[:match.start()] + match.group(1) + ("." + fraction if fraction else "") + "S"
+
+
+def declared_by_new(batch: Sequence[PreparedStatement], new_ids: Collection[str]) -> set[str]:
+    """The sha2 of the Attachments that the statements of ``batch`` stored now (``new_ids``) declare:
+    the attachment data a store keeps. A re-sent statement (stored already, and equal to it whatever
+    its attachments) brings none."""
+    return wanted_hashes(p.document() for p in batch if p.id in new_ids)
 
 
 def not_stored(batch: Sequence[PreparedStatement], stored: Mapping[str, str]) -> list[PreparedStatement]:
