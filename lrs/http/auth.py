@@ -82,6 +82,11 @@ class Principal:
     def may_define(self) -> bool:
         return bool(self.scopes & {"define", "all"})
 
+    @property
+    def may_void_any(self) -> bool:
+        """Void statements that other credentials stored (otherwise only its own: Data 2.3.2.s2.b4)."""
+        return "all" in self.scopes
+
 
 def resource_of(path: str, base: str) -> str | None:
     """The resource a path names (None for /about and for paths outside the API)."""

@@ -128,7 +128,7 @@ async def _store_batch(
         violations, headers = await profile_checks.check(request, prepared, located=located)
         await store.insert_statements(
             prepared, define=principal.may_define, credential=principal.key, violations=violations,
-            attachments=parts,
+            attachments=parts, void_any=principal.may_void_any,
         )
     finally:
         clock.end(token)

@@ -19,7 +19,14 @@ from lrs.xapi import documents
 from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import unauthorized
-from lrs.xapi.statements import PreparedStatement, check_voiding, declared_by_new, not_stored
+from lrs.xapi.statements import (
+    PreparedStatement, check_voiding, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
+)
+
+# statements.voiding: 0 for a statement that voids nothing; a voiding statement's credential could
+# void any statement (1; also every voiding statement stored before this distinction) or only the
+# statements it stored itself (2): see lrs.xapi.statements.check_voiding_rights.
+VOIDS_ANY, VOIDS_OWN = 1, 2
 
 
 def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
@@ -35,6 +42,7 @@ def insert(
     names: Sequence[tuple[str, str]] = (),
     violations: Sequence[tuple] = (),
     attachments: Sequence[tuple[str, str, bytes]] = (),
+    void_any: bool = True,
 ) -> list[str]:
     """Store a batch (``PreparedStatement.to_row()`` each); see ``Store.insert_statements``.
 
@@ -44,10 +52,11 @@ def insert(
     without ``define`` only the first name of an agent is recorded (the "define" scope:
     no update of the LRS's canonical representation of Actors), at most one per IFI here.
     ``attachments``: (sha2, content type, content) of the attachment parts received with them.
+    ``void_any``: the credential may void statements that others stored.
     """
     _check_credential(conn, credential)
     batch = [PreparedStatement.from_row(row) for row in rows]
-    ids = _store(conn, batch, define, names, violations)
+    ids = _store(conn, batch, define, names, violations, void_any=void_any)
     _save_attachments(conn, _of_new(attachments, batch, set(ids)), credential)
     return ids
 
@@ -104,7 +113,8 @@ def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[st
             for ifi, name in job[3]:
                 first.setdefault(ifi, name)
         names = list(first.items())
-    new = set(_store(conn, batch, define, names, [v for job in jobs for v in job[4]]))
+    # (void_any does not matter: no statement of a merged batch voids another)
+    new = set(_store(conn, batch, define, names, [v for job in jobs for v in job[4]], void_any=False))
     for job, prepared in zip(jobs, by_job):
         _save_attachments(conn, _of_new(job[5], prepared, new), job[2])
     return [[p.id for p in prepared if p.id in new] for prepared in by_job]
@@ -112,7 +122,7 @@ def insert_merged(conn: WriterConnection, jobs: Sequence[tuple]) -> list[list[st
 
 def _store(
     conn: WriterConnection, batch: list[PreparedStatement], define: bool,
-    names: Sequence[tuple[str, str]], violations: Sequence[tuple],
+    names: Sequence[tuple[str, str]], violations: Sequence[tuple], *, void_any: bool,
 ) -> list[str]:
     if names:
         conn.execute(
@@ -125,19 +135,26 @@ def _store(
     if not new:
         return []
     base = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM statements").fetchone()[0]
+    voiding = VOIDS_ANY if void_any else VOIDS_OWN
     ids = conn.key_ids.ids(conn, set().union(*(p.keys for p in new)))  # a batch repeats most keys
     conn.executemany(
         "INSERT INTO statements(seq, id, stored, voiding, ref, keys, data) VALUES (?,?,?,?,?,?,?)",
-        [(seq, p.id, p.stored, int(p.is_voiding), p.ref, _json(list(map(ids.__getitem__, p.keys))), p.data)
+        [(seq, p.id, p.stored, voiding if p.is_voiding else 0, p.ref, _json(list(map(ids.__getitem__, p.keys))),
+          p.data)
          for seq, p in enumerate(new, base + 1)],
     )
     new_ids = [p.id for p in new]
     # Statements already stored that target the new ones (StatementRef; voiding ones among them):
     # usually none, and then neither voiding nor key inheritance has anything to do.
-    referrers = _in(conn, "SELECT voiding, ref FROM statements WHERE ref IN ({})", new_ids)
+    referrers = _in(conn, f"SELECT voiding, ref, CASE WHEN voiding = {VOIDS_OWN} THEN data END FROM statements"
+                          " WHERE ref IN ({})", new_ids)
     targets = [p.ref for p in new if p.ref is not None]
     if targets or referrers:
-        _void(conn, new, batch, voided_by_earlier={ref for voiding, ref in referrers if voiding})
+        arrived = {p.id: p for p in new}
+        _void(conn, new, batch, void_any=void_any, voided_by_earlier={
+            ref for voiding, ref, data in referrers
+            if voiding and voids_on_arrival(data, voiding == VOIDS_ANY, arrived[ref])
+        })
         _propagate(conn, new_ids + targets)
     _save_definitions(conn, new, define)
     if violations:
@@ -152,16 +169,18 @@ def _store(
 
 def _void(
     conn: sqlite3.Connection, new: list[PreparedStatement], batch: Sequence[PreparedStatement],
-    *, voided_by_earlier: set[str],
+    *, void_any: bool, voided_by_earlier: set[str],
 ) -> None:
     """Voiding, whichever of the voiding statement and its target arrived first.
 
-    ``voided_by_earlier``: new statements that voiding statements stored before them target.
+    ``voided_by_earlier``: new statements that voiding statements stored before them void.
     """
     voids = [p.voids for p in new if p.voids is not None]
     if voids:
+        if not void_any:  # (the batch's new statements are stored by now: those it voids are among these)
+            check_voiding_rights(batch, new, dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", voids)))
         check_voiding(batch, new, {r[0] for r in _in(
-            conn, "SELECT id FROM statements WHERE voiding = 1 AND id IN ({})", voids)})
+            conn, "SELECT id FROM statements WHERE voiding != 0 AND id IN ({})", voids)})
     # Every statement so targeted is voided, unless it is a voiding statement itself.
     targets = set(voids) | voided_by_earlier
     if targets:

@@ -58,7 +58,7 @@ class Store(Protocol):
     # -- statements
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
-        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (),
+        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (), void_any: bool = True,
     ) -> list[str]:
         """Store a batch atomically: all of it or nothing.
 
@@ -77,6 +77,11 @@ class Store(Protocol):
         (``lrs.xapi.statements.equivalent``) and refused with a 409 XAPIError
         otherwise. Voiding marks the target voided (also when the target
         arrives later); voiding a voiding statement is a 400 XAPIError.
+        Without ``void_any`` (the caller's credential may void any statement:
+        scope ``all``), voiding a stored statement of another authority is a 403
+        XAPIError (``lrs.xapi.statements.check_voiding_rights``), and a target
+        that arrives later is voided only when it has the voiding statement's
+        authority; the store remembers which kind each voiding statement is.
         Activity definitions become canonical: merged in when ``define``,
         only recorded for unknown activities otherwise. The names of the
         identified agents the statements mention are recorded for

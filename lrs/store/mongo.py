@@ -3,7 +3,9 @@
 Any number of stateless LRS processes share one MongoDB (a replica set, or a
 sharded cluster). Collections:
 
-- ``statements``: ``{_id: id, stored, voided, voiding, ref, keys: [...], data}``.
+- ``statements``: ``{_id: id, stored, voided, voiding, ref, keys: [...], data}``, and
+  ``voids_any: false`` on a voiding statement whose credential could void only its own
+  statements (``Store.insert_statements``; a voiding statement without it voids any).
   ``data`` is the statement as JSON text, so every property (extension keys
   with ``$`` or ``.`` included) comes back exactly as stored; ``keys`` are the
   index keys of ``lrs.xapi.keys`` (a multikey index serves every filter).
@@ -37,7 +39,9 @@ from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.attachments import Part
 from lrs.xapi.errors import XAPIError, bad_request, unauthorized
 from lrs.xapi.query import StatementQuery
-from lrs.xapi.statements import PreparedStatement, check_voiding, declared_by_new, not_stored
+from lrs.xapi.statements import (
+    PreparedStatement, check_voiding, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
+)
 
 DEFAULT_DATABASE = "lrs"
 RETRIES = 5  # transaction retries
@@ -112,13 +116,13 @@ class MongoStore(MongoDocuments):
 
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
-        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (),
+        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (), void_any: bool = True,
     ) -> list[str]:
         names = self._names.pending(batch, define=define)
         for attempt in range(RETRIES):
             try:
                 async with self._transaction() as session:
-                    ids = await self._insert(batch, define, credential, names, session)
+                    ids = await self._insert(batch, define, credential, names, session, void_any=void_any)
                     if violations and ids:
                         await self._save_violations(batch, ids, violations, session)
                     # by digest, written once; only what the statements stored now declare
@@ -144,7 +148,7 @@ class MongoStore(MongoDocuments):
 
     async def _insert(
         self, batch: Sequence[PreparedStatement], define: bool, credential: str | None,
-        names: list[tuple[str, str]], session: Any,
+        names: list[tuple[str, str]], session: Any, *, void_any: bool,
     ) -> list[str]:
         statements = self._c("statements")
         if credential is not None:
@@ -161,16 +165,24 @@ class MongoStore(MongoDocuments):
         # Voiding, whichever of the voiding statement and its target arrived first.
         voids = [p.voids for p in new if p.voids is not None]
         if voids:
-            check_voiding(batch, new, {p.id for p in new if p.is_voiding} | {
-                d["_id"] for d in await statements.find(
-                    {"_id": {"$in": voids}, "voiding": True}, {"_id": 1}, session=session).to_list(None)
-            })
-        referrers = await statements.find({"ref": {"$in": new_ids}}, {"voiding": 1, "ref": 1}, session=session).to_list(None)
-        to_void = set(voids) | {r["ref"] for r in referrers if r.get("voiding")}
+            voided = await statements.find(
+                {"_id": {"$in": voids}}, {"voiding": 1, "data": 1}, session=session).to_list(None)
+            if not void_any:  # (the batch's own statements are not stored yet: they have its authority)
+                check_voiding_rights(batch, new, {d["_id"]: d["data"] for d in voided})
+            check_voiding(batch, new, {p.id for p in new if p.is_voiding} | {d["_id"] for d in voided if d.get("voiding")})
+        referrers = await statements.find(
+            {"ref": {"$in": new_ids}}, {"voiding": 1, "ref": 1, "voids_any": 1, "data": 1}, session=session,
+        ).to_list(None)
+        arrived = {p.id: p for p in new}
+        to_void = set(voids) | {
+            r["ref"] for r in referrers
+            if r.get("voiding") and voids_on_arrival(r["data"], r.get("voids_any", True), arrived[r["ref"]])
+        }
         await statements.insert_many([
             {
                 "_id": p.id, "stored": p.stored, "voided": p.id in to_void and not p.is_voiding, "voiding": p.is_voiding,
-                "ref": p.ref, "keys": sorted(p.keys), "data": p.data,
+                "ref": p.ref, "keys": sorted(p.keys), "data": p.data, **({} if void_any or not p.is_voiding else
+                                                                        {"voids_any": False}),
             }
             for p in new
         ], ordered=True, session=session)

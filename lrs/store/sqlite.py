@@ -113,12 +113,12 @@ class SQLiteStore:
 
     async def insert_statements(
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
-        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (),
+        violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (), void_any: bool = True,
     ) -> list[str]:
         names = self._names.pending(batch, define=define)
         ids = await self._write(
             "insert", [p.to_row() for p in batch], define, credential, names, list(violations),
-            [(a.sha2, a.content_type, a.content) for a in attachments],
+            [(a.sha2, a.content_type, a.content) for a in attachments], void_any,
         )
         self._names.recorded(names, define=define)
         return ids

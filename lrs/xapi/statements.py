@@ -307,6 +307,40 @@ def not_stored(batch: Sequence[PreparedStatement], stored: Mapping[str, str]) ->
     return new
 
 
+def stored_by(data: str | bytes) -> str:
+    """Who stored a statement, from its JSON text as stored: its authority as a key to compare."""
+    authority = orjson.loads(data).get("authority") or {}
+    return ifi_key(authority) or orjson.dumps(authority, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def check_voiding_rights(
+    batch: Sequence[PreparedStatement], new: list[PreparedStatement], targets: Mapping[str, str | bytes]
+) -> None:
+    """403 when a new statement voids a stored statement of another authority (``targets``: the JSON
+    text of the stored statements that the batch voids).
+
+    Data 2.3.2.s2.b4: the LRS SHOULD refuse a voiding statement "if the request is not from a source
+    authorized to void Statements". Here a credential may void the statements it stored itself (each
+    credential is its own authority); a store skips this check for one that may void any (scope ``all``).
+    """
+    fresh = {id(p) for p in new}
+    for index, prepared in enumerate(batch):
+        if id(prepared) in fresh and prepared.voids in targets and (
+            stored_by(targets[prepared.voids]) != stored_by(prepared.data)
+        ):
+            raise XAPIError(
+                403, f"statement {prepared.voids} was stored by another credential: only the credential that"
+                " stored a statement, or one with the scope all, may void it",
+                path=f"[{index}].object.id" if len(batch) > 1 else "object.id", error="forbidden",
+            )
+
+
+def voids_on_arrival(voiding_data: str | bytes, voids_any: bool, target: PreparedStatement) -> bool:
+    """Whether a voiding statement stored before its target voids it now that it arrives: when the
+    voiding one's credential could void any statement, or the target has the same authority."""
+    return voids_any or stored_by(voiding_data) == stored_by(target.data)
+
+
 def check_voiding(batch: Sequence[PreparedStatement], new: list[PreparedStatement], voiding_ids: set[str]) -> None:
     """400 when a new statement voids one of ``voiding_ids`` (voiding statements, stored or in the batch)."""
     fresh = {id(p) for p in new}

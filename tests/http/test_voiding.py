@@ -201,3 +201,73 @@ def test_batch_voiding_a_statement_that_voids_another_in_the_same_batch_returns_
     assert_error(post(client, [voiding(target, id=middle), voiding(middle)]), 400)
     assert get_statement(client, target)["id"] == target
     assert ids_of(client) == [target]
+
+
+# -- who may void (Data 2.3.2.s2.b4: 403 when "not from a source authorized to void Statements") ---------
+
+def by_voided_id_as(client, sid, auth):
+    return client.get(STATEMENTS, params={"voidedStatementId": sid}, auth=auth)
+
+
+def test_a_credential_may_void_the_statements_it_stored(client, statement, credential):
+    player = credential("statements/write")
+    target, void = new_id(), new_id()
+    store(client, statement(id=target), auth=player)
+    store(client, voiding(target, id=void), auth=player)
+    assert_error(by_id(client, target), 404)
+    assert by_voided_id(client, target).status_code == 200
+
+
+def test_voiding_another_credentials_statement_is_403_and_stores_nothing(client, statement, credential):
+    player, other = credential("statements/write"), credential("statements/write", "statements/read")
+    target, fresh = new_id(), new_id()
+    store(client, statement(id=target), auth=player)
+    response = post(client, [statement(id=fresh), voiding(target)], auth=other)
+    body = assert_error(response, 403)
+    assert body["path"] == "[1].object.id" and target in body["message"], body
+    assert get_statement(client, target)["id"] == target  # not voided
+    assert_error(by_id(client, fresh), 404)  # the whole batch refused
+    assert_error(client.put(STATEMENTS, params={"statementId": new_id()}, json=voiding(target), auth=other), 403)
+    assert get_statement(client, target)["id"] == target
+
+
+def test_scope_all_may_void_any_statement(client, statement, credential):
+    player, teacher = credential("statements/write"), credential("all")
+    first, second = new_id(), new_id()
+    store_each(client, statement(id=first), statement(id=second), auth=player)
+    store(client, voiding(first), auth=teacher)
+    store(client, voiding(second))  # the LRS_ADMIN_KEY credential (scope all)
+    assert_error(by_id(client, first), 404)
+    assert_error(by_id(client, second), 404)
+
+
+def test_a_voiding_statement_stored_first_voids_only_a_target_of_its_own_authority(client, statement, credential):
+    # Data 2.3.2: the target may arrive after its voiding statement; the same rule holds then.
+    player, other = credential("statements/write"), credential("statements/write")
+    own, foreign = new_id(), new_id()
+    store_each(client, voiding(own), voiding(foreign), auth=player)
+    store(client, statement(id=own), auth=player)
+    store(client, statement(id=foreign), auth=other)
+    assert_error(by_id(client, own), 404)
+    assert by_voided_id(client, own).status_code == 200
+    assert get_statement(client, foreign)["id"] == foreign  # not voided: another credential stored it
+    assert_error(by_voided_id(client, foreign), 404)
+
+
+def test_a_voiding_statement_of_scope_all_stored_first_voids_any_later_target(client, statement, credential):
+    player = credential("statements/write")
+    target = new_id()
+    store(client, voiding(target))  # admin: scope all
+    store(client, statement(id=target), auth=player)
+    assert_error(by_id(client, target), 404)
+    assert by_voided_id(client, target).status_code == 200
+
+
+def test_resending_another_credentials_statement_with_its_voiding_in_one_batch_is_403(client, statement, credential):
+    # The target is in the batch but already stored by someone else: the stored one counts.
+    player, other = credential("statements/write"), credential("statements/write")
+    target = new_id()
+    sent = statement(id=target)
+    store(client, sent, auth=player)
+    assert_error(post(client, [sent, voiding(target)], auth=other), 403)
+    assert get_statement(client, target)["id"] == target

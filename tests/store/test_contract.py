@@ -41,6 +41,7 @@ def make(
     obj: dict[str, Any] | None = None,
     *,
     stored: str | None = None,
+    by: dict[str, Any] = AUTHORITY,
     **extra: Any,
 ) -> PreparedStatement:
     statement = {
@@ -50,12 +51,12 @@ def make(
         "object": obj or {"id": "http://example.com/activities/a"},
         **extra,
     }
-    return prepare(statement, stored=stored or stored_at(), authority=AUTHORITY, api_version="1.0.3")
+    return prepare(statement, stored=stored or stored_at(), authority=by, api_version="1.0.3")
 
 
-def void(target: PreparedStatement | str) -> PreparedStatement:
+def void(target: PreparedStatement | str, *, by: dict[str, Any] = AUTHORITY) -> PreparedStatement:
     target_id = target if isinstance(target, str) else target.id
-    return make(verb=VOIDED_VERB, obj={"objectType": "StatementRef", "id": target_id})
+    return make(verb=VOIDED_VERB, obj={"objectType": "StatementRef", "id": target_id}, by=by)
 
 
 def query(**fields: Any) -> StatementQuery:
@@ -199,6 +200,39 @@ async def test_a_voiding_statement_cannot_be_voided(store) -> None:
         await store.insert_statements([void(voiding)], define=False)
     assert err.value.status == 400
     assert await store.get_statement(voiding.id, voided=False) is not None
+
+
+OTHER = {"objectType": "Agent", "account": {"homePage": "urn:test", "name": "other writer"}}
+
+
+async def test_without_void_any_only_statements_of_the_same_authority_are_voided(store) -> None:
+    mine, theirs, fresh = make(), make(by=OTHER), make()
+    await store.insert_statements([mine, theirs], define=False)
+    with pytest.raises(XAPIError) as err:
+        await store.insert_statements([fresh, void(theirs)], define=False, void_any=False)
+    assert err.value.status == 403 and err.value.path == "[1].object.id"
+    assert await store.get_statement(theirs.id, voided=False) is not None
+    assert await store.get_statement(fresh.id, voided=False) is None  # all of the batch or nothing
+    await store.insert_statements([void(mine)], define=False, void_any=False)
+    assert await store.get_statement(mine.id, voided=True) is not None
+    await store.insert_statements([void(theirs)], define=False)  # void_any (scope all)
+    assert await store.get_statement(theirs.id, voided=True) is not None
+
+
+async def test_a_voiding_statement_stored_first_remembers_whether_it_may_void_any(store) -> None:
+    own, foreign, any_ = (str(uuid.uuid4()) for _ in range(3))
+    await store.insert_statements([void(own), void(foreign)], define=False, void_any=False)
+    await store.insert_statements([void(any_)], define=False, void_any=True)
+    arriving = []
+    for target_id, by in ((own, AUTHORITY), (foreign, OTHER), (any_, OTHER)):
+        target = make(by=by)
+        target.statement["id"] = target_id
+        arriving.append(prepare(target.statement, stored=stored_at(), authority=by, api_version="1.0.3"))
+    await store.insert_statements(arriving[:1], define=False)
+    await store.insert_statements(arriving[1:], define=False)
+    assert await store.get_statement(own, voided=True) is not None
+    assert await store.get_statement(foreign, voided=False) is not None
+    assert await store.get_statement(any_, voided=True) is not None
 
 
 async def test_statement_refs_are_followed_recursively_and_late(store) -> None:
