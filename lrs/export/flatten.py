@@ -21,6 +21,7 @@ import isodate
 import orjson
 
 from lrs.xapi.agents import ifi_key
+from lrs.xapi.vocabulary import SG_EXTENSIONS
 
 RESULT_EXT = "result_ext:"
 CONTEXT_EXT = "context_ext:"
@@ -202,7 +203,6 @@ def _segments(iri: str) -> list[str]:
 
 
 # The xAPI-SG result extensions keep their plain names in every export (the README lists them).
-SG_EXTENSIONS = "https://w3id.org/xapi/seriousgames/extensions/"
 PLAIN_NAMES = {RESULT_EXT + SG_EXTENSIONS + name: "result_" + name for name in ("progress", "health", "position")}
 
 

@@ -21,9 +21,8 @@ from typing import Any
 
 from lrs.export.flatten import Privacy, duration_seconds
 from lrs.xapi.timestamps import parse_timestamp
+from lrs.xapi.vocabulary import SG, SG_PROGRESS as PROGRESS
 
-SG = "https://w3id.org/xapi/seriousgames"
-PROGRESS = f"{SG}/extensions/progress"
 INITIALIZED = frozenset({"http://adlnet.gov/expapi/verbs/initialized", "https://w3id.org/xapi/adb/verbs/initialized"})
 PROGRESSED = frozenset({"http://adlnet.gov/expapi/verbs/progressed"})
 COMPLETED = frozenset({"http://adlnet.gov/expapi/verbs/completed"})

@@ -20,8 +20,7 @@ from typing import Any
 from lrs.profiles.profile import Pattern, Profile
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.timestamps import format_stored, parse_timestamp
-
-PROGRESS = "https://w3id.org/xapi/seriousgames/extensions/progress"
+from lrs.xapi.vocabulary import SG_PROGRESS as PROGRESS
 
 
 @dataclass(frozen=True)
