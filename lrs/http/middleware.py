@@ -263,7 +263,8 @@ async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, di
                           error="alternate_syntax")
     raw = await _read_all(receive)
     try:
-        fields = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw))
+        # errors="strict": content MUST be read as UTF-8 (§1.3.s3.b5), not patched with U+FFFD
+        fields = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(raw), errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise bad_request("the form body is not valid application/x-www-form-urlencoded UTF-8", error="alternate_syntax")
     new_headers = {k: v for k, v in headers.items() if k not in ("content-type", "content-length")}
@@ -288,7 +289,9 @@ async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, di
         # it in the form, as the syntax intends).
         new_headers.pop("authorization", None)
     new_headers.pop("content-length", None)
-    if content and "content-type" not in new_headers:
+    if content and "content-type" not in new_headers and scope.get("path", "").endswith("/statements"):
+        # statements are JSON whatever the form says; a document without a Content-Type field is
+        # what a request without the header is (§1.3.s3.b10 leaves the field to the client)
         new_headers["content-type"] = "application/json"
     new_headers["content-length"] = str(len(content))
     new_scope = dict(scope)

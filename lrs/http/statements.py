@@ -199,7 +199,7 @@ async def _with_attachments(
     ``statements/read/mine`` reader only data its own credential sent (``Store.get_attachments``)."""
     found = await store.get_attachments(attachments.wanted_hashes(page),
                                         sent_by=principal.key if principal.reads_only_own else None)
-    body, content_type = attachments.build(orjson.dumps(content), found.values())
+    body, content_type = attachments.build(orjson.dumps(content), attachments.as_declared(page, found))
     return Response(body, headers={**headers, "Content-Type": content_type})
 
 

@@ -19,9 +19,11 @@ from lrs.xapi.errors import bad_request
 
 MULTIPART = "multipart/mixed"
 HASH_HEADER = "x-experience-api-hash"
-# sha2 is SHA-256, SHA-384 or SHA-512 (Communication §1.5.2.s4.b4): told apart by the length of the hex digest.
-DIGESTS = {64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
-_BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))', re.IGNORECASE)
+# sha2 is a SHA-2 digest (Data 2.4.11), told apart by the length of its hex digest: providers SHOULD
+# use SHA-256, SHA-384 or SHA-512 (Communication §1.5.2.s4.b4), and SHA-224 is SHA-2 too.
+DIGESTS = {56: hashlib.sha224, 64: hashlib.sha256, 96: hashlib.sha384, 128: hashlib.sha512}
+# One "; name=value" parameter of a Content-Type, the value a token or a quoted string (RFC 2045 §5.1).
+_PARAMETER = re.compile(r';\s*([^\s=;]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 _CRLF = b"\r\n"
 
 
@@ -36,11 +38,13 @@ class Part:
 
 def boundary_of(content_type: str) -> str:
     """The boundary parameter of a multipart/mixed Content-Type (XAPI-00131)."""
-    match = _BOUNDARY.search(content_type)
-    if match is None:
-        raise bad_request("a multipart/mixed request needs a boundary parameter in its Content-Type",
-                          path="Content-Type", error="multipart")
-    return match.group(1) or match.group(2)
+    for name, value in _PARAMETER.findall(content_type[content_type.find(";"):] if ";" in content_type else ""):
+        if name.lower() == "boundary":
+            value = re.sub(r"\\(.)", r"\1", value[1:-1]) if value.startswith('"') else value
+            if value:
+                return value
+    raise bad_request("a multipart/mixed request needs a boundary parameter in its Content-Type",
+                      path="Content-Type", error="multipart")
 
 
 def parse(body: bytes, content_type: str) -> tuple[bytes, list[Part]]:
@@ -114,6 +118,21 @@ def match(statements: list[dict[str, Any]], parts: list[Part], *, located: bool)
 def wanted_hashes(statements: Iterable[dict[str, Any]]) -> set[str]:
     """The sha2 of every Attachment of the statements: what a multipart answer carries (if stored)."""
     return {str(attachment.get("sha2", "")).lower() for _, attachment in declared(statements)}
+
+
+def as_declared(statements: Iterable[dict[str, Any]], found: dict[str, Part]) -> list[Part]:
+    """The parts of a multipart answer: the data found for each sha2 of the statements, under the
+    contentType its Attachment object declares (Communication §1.5.2.s2.b2.b7: a part's Content-Type
+    and its attachment's contentType MUST match; the data may have been received under another).
+    Each sha2 once, unless Attachments of these statements give one sha2 several contentTypes."""
+    out: dict[tuple[str, str], Part] = {}
+    for _, attachment in declared(statements):
+        part = found.get(str(attachment.get("sha2", "")).lower())
+        if part is not None:
+            content_type = attachment.get("contentType")
+            content_type = content_type if isinstance(content_type, str) and content_type else part.content_type
+            out.setdefault((part.sha2, content_type), Part(part.sha2, content_type, part.content))
+    return list(out.values())
 
 
 def build(statements_json: bytes, parts: Iterable[Part]) -> tuple[bytes, str]:

@@ -25,6 +25,10 @@ from lrs.xapi.statements import same_content
 SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
 OCTET_STREAM = "application/octet-stream"
 ALGORITHMS = ("RS256", "RS384", "RS512")
+# An RSA signature is as long as its key's modulus: 64 bytes for the smallest key a JWS library makes
+# (512 bits). RFC 7518 §3.3 asks for 2048 bits or more, but signed statements made with 1024-bit keys
+# exist (the ADL conformance suite's own), so anything shorter than 64 bytes is what is malformed.
+MIN_SIGNATURE_BYTES = 64
 
 
 def is_signature(attachment: Mapping[str, Any]) -> bool:
@@ -63,10 +67,18 @@ def _check_jws(jws: bytes, statement: dict[str, Any], at: str, centiseconds: boo
         alg = header.get("alg") if isinstance(header, dict) else None
         raise bad_request(f"the signature's algorithm is {alg!r}; xAPI allows RS256, RS384 and RS512 only",
                           path=at, error="signature")
+    if len(signature) < MIN_SIGNATURE_BYTES:
+        raise bad_request(f"the signature's JWS signature is {len(signature)} bytes long: an RSA signature is as"
+                          " long as its key (64 bytes or more)", path=at, error="signature")
     # Attachments (the signature among them) are not compared: see lrs.xapi.statements.same_content.
     if not isinstance(payload, dict) or not same_content(payload, statement, centiseconds=centiseconds):
         raise bad_request("the signature's payload is not this statement (before its signature was added)",
                           path=at, error="signature")
+    # An id the LRS assigns is not compared (Data 2.3.1.b1), but two ids that were both sent are two statements.
+    signed_id, sent_id = payload.get("id"), statement.get("id")
+    if isinstance(signed_id, str) and isinstance(sent_id, str) and signed_id.lower() != sent_id.lower():
+        raise bad_request(f"the signature's payload is statement {signed_id}, not {sent_id}", path=at,
+                          error="signature")
     if "x5c" in header:
         _verify(header, segments[0] + b"." + segments[1], signature, at)
 

@@ -199,3 +199,33 @@ def test_from_another_site_only_the_form_s_own_credentials_count(bare_client, st
     assert alternate(client, "POST", {**fields, "content": json.dumps(statement())}, headers=same).status_code == 200
     assert alternate(client, "POST", {**fields, "content": json.dumps(statement())}, headers=remembered).status_code == 200
     assert stored() == 3
+
+
+STATE = "/xapi/activities/state"
+
+
+def test_alternate_syntax_content_that_is_not_utf8_is_400(bare_client, statement):
+    # §1.3.s3.b5: the LRS MUST interpret the content as UTF-8; %FF is no UTF-8, so nothing is stored
+    sid = new_id()
+    body = (urlencode(with_headers(statementId=sid, **{"Content-Type": "application/json"}))
+            + "&content=" + json.dumps(statement(id=sid, actor={"name": "X", "mbox": "mailto:x@example.com"}))
+            .replace('"X"', '"%FF"').replace("&", "%26"))
+    response = bare_client.post(f"{STATEMENTS}?method=PUT", content=body.encode(), headers=FORM)
+    assert_error(response, 400)
+    got = bare_client.get(STATEMENTS, params={"statementId": sid}, auth=ADMIN, headers={"X-Experience-API-Version": "1.0.3"})
+    assert_error(got, 404)
+    document = urlencode(with_headers(activityId="http://example.com/a", agent='{"mbox": "mailto:x@example.com"}',
+                                      stateId="s")) + "&content=caf%E9"
+    assert_error(bare_client.post(f"{STATE}?method=PUT", content=document.encode(), headers=FORM), 400)
+
+
+def test_a_document_without_a_content_type_field_is_stored_as_sent(bare_client):
+    # A form without Content-Type: the document is what a request without the header is (not JSON)
+    fields = with_headers(activityId="http://example.com/a", agent='{"mbox": "mailto:x@example.com"}', stateId="s",
+                          content="level=3")
+    response = bare_client.post(f"{STATE}?method=PUT", content=urlencode(fields).encode(), headers=FORM)
+    assert response.status_code == 204, response.text
+    got = bare_client.get(STATE, params={k: fields[k] for k in ("activityId", "agent", "stateId")}, auth=ADMIN,
+                          headers={"X-Experience-API-Version": "1.0.3"})
+    assert got.status_code == 200 and got.content == b"level=3"
+    assert not got.headers["content-type"].startswith("application/json"), got.headers

@@ -283,6 +283,69 @@ def test_malformed_signatures_are_400(client, statement, signer):  # Data §2.6.
     assert ids_of(client) == []
 
 
+def test_unsigned_or_truncated_rsa_signatures_are_400_without_x5c(client, statement, signer):
+    # Data §2.6.s5.b1: without a certificate the LRS cannot verify, but an empty or 3-byte signature is
+    # no RSA signature at all (it is as long as the key's modulus)
+    key, _ = signer
+    original = statement(id=new_id())
+    head_and_payload = jws(original, key).rsplit(b".", 1)[0]
+    for signature in (head_and_payload + b".", head_and_payload + b".AAAA"):
+        body = assert_error(send(client, signed(original, signature)[1]), 400)
+        assert "bytes" in body["message"], body
+    assert send(client, signed(original, jws(original, key))[1]).status_code == 200  # no x5c: accepted
+
+
+def test_a_signature_of_a_statement_with_another_id_is_400(client, statement, signer):
+    # an id the LRS could have assigned is not compared, but two ids that were both sent are two statements
+    key, certificate = signer
+    original = statement(id=new_id())
+    body = assert_error(send(client, signed(original, jws({**original, "id": new_id()}, key, x5c=certificate))[1]),
+                        400)
+    assert "payload" in body["message"], body
+    without_id = {k: v for k, v in original.items() if k != "id"}
+    assert send(client, signed(original, jws(without_id, key, x5c=certificate))[1]).status_code == 200
+    upper = {**original, "id": original["id"].upper()}
+    assert send(client, signed(original, jws(upper, key, x5c=certificate))[1]).status_code == 200
+
+
+def test_a_sha224_attachment_is_accepted(client, statement):
+    # Data 2.4.11: sha2 is a SHA-2 digest; providers SHOULD use 256/384/512 (§1.5.2.s4.b4), SHA-224 is one too
+    digest = hashlib.sha224(ESSAY).hexdigest()
+    sid = new_id()
+    body = multipart(statement(id=sid, attachments=[{**attachment(ESSAY), "sha2": digest}]),
+                     (ESSAY, {"Content-Type": "text/plain", "Content-Transfer-Encoding": "binary",
+                              "X-Experience-API-Hash": digest}))
+    response = send(client, body)
+    assert response.status_code == 200, response.text
+    [_, (headers, content)] = parts_of(client.get(STATEMENTS, params={"statementId": sid, "attachments": "true"}))
+    assert content == ESSAY and headers["X-Experience-API-Hash"] == digest
+
+
+def test_a_returned_part_has_its_attachments_content_type(client, statement):
+    # Communication §1.5.2.s2.b2.b7 (statement results too): a part's Content-Type and its attachment's
+    # contentType MUST match, though the LRS keeps the data once, as first received
+    first, second = new_id(), new_id()
+    assert send(client, multipart(statement(id=first, attachments=[attachment(ESSAY)]), part(ESSAY))).status_code == 200
+    body = multipart(statement(id=second, attachments=[attachment(ESSAY, "text/markdown")]), part(ESSAY, "text/markdown"))
+    assert send(client, body).status_code == 200
+    for sid, expected in ((first, ["text/plain"]), (second, ["text/markdown"])):
+        [_, *data] = parts_of(client.get(STATEMENTS, params={"statementId": sid, "attachments": "true"}))
+        assert [h["Content-Type"] for h, _ in data] == expected
+    # a page with both: the data under each contentType its attachments give it
+    [_, *data] = parts_of(client.get(STATEMENTS, params={"attachments": "true"}))
+    assert sorted(h["Content-Type"] for h, _ in data) == ["text/markdown", "text/plain"]
+    assert [d for _, d in data] == [ESSAY, ESSAY]
+
+
+def test_a_quoted_parameter_that_mentions_boundary_is_not_the_boundary(client, statement):
+    sid = new_id()
+    body = multipart(statement(id=sid, attachments=[attachment(ESSAY)]), part(ESSAY), boundary="xapi")
+    response = send(client, body, content_type='multipart/mixed; foo="boundary=zzz; x"; boundary=xapi')
+    assert response.status_code == 200, response.text
+    response = send(client, body, content_type='multipart/mixed; Boundary="xapi"')
+    assert response.status_code == 200, response.text
+
+
 def test_a_read_mine_credential_gets_no_data_another_credential_sent(client, statement, credential):
     # Data is kept once per SHA-2; declaring someone else's digest (with a fileUrl, no part) in one's own
     # statement must not hand out their data to a credential that may read only its own statements.
