@@ -10,12 +10,13 @@ from starlette.responses import Response
 from lrs.http.responses import tagged_json
 from lrs.store.base import Store
 from lrs.xapi.errors import bad_request
-from lrs.xapi.query import check_names
+from lrs.xapi.query import check_names, check_repeated
 from lrs.xapi.validate import is_iri
 
 
 async def activities(request: Request) -> Response:
     params = request.query_params
+    check_repeated(params.multi_items())
     check_names(params.keys(), frozenset({"activityId"}))
     activity_id = params.get("activityId")
     if activity_id is None:

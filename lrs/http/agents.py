@@ -15,11 +15,12 @@ from lrs.store.base import Store
 from lrs.xapi.agents import ifi_key, person
 from lrs.xapi.documents import agent_param
 from lrs.xapi.errors import bad_request
-from lrs.xapi.query import check_names
+from lrs.xapi.query import check_names, check_repeated
 
 
 async def agents(request: Request) -> Response:
     params = request.query_params
+    check_repeated(params.multi_items())
     check_names(params.keys(), frozenset({"agent"}))
     if "agent" not in params:
         raise bad_request("the agent parameter is required", path="agent", error="parameter")

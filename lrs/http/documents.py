@@ -3,12 +3,12 @@
 One handler for the three (they differ only in their parameters, which
 ``lrs.xapi.documents.parse_params`` knows): GET (one document, or the list of
 ids), HEAD, PUT, POST (JSON merge) and DELETE. The concurrency check and the
-write happen in the store, in one transaction.
+write happen in the store, in one transaction (for the multiple-document DELETE too: its If-Match /
+If-None-Match are checked against the list of ids the GET with the same parameters returns).
 """
 
 from __future__ import annotations
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -17,6 +17,7 @@ from lrs.store.base import Store
 from lrs.xapi import documents
 from lrs.xapi.documents import ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document
 from lrs.xapi.errors import XAPIError
+from lrs.xapi.query import check_repeated
 from lrs.xapi.timestamps import format_stored, http_date, now
 
 
@@ -36,6 +37,7 @@ async def _document_resource(request: Request, resource: str) -> Response:
     method = request.method
     version: str = request.state.xapi_version
     store: Store = request.app.state.store
+    check_repeated(request.query_params.multi_items())
     req = documents.parse_params(resource, method, request.query_params, version=version)
 
     if method in ("GET", "HEAD"):
@@ -48,7 +50,7 @@ async def _document_resource(request: Request, resource: str) -> Response:
                 "Last-Modified": http_date(document.updated),
             })
         found = await store.document_ids(req.scope, since=req.since)
-        body = orjson.dumps([doc_id for doc_id, _ in found])
+        body = documents.id_list([doc_id for doc_id, _ in found])
         headers = {"Content-Type": JSON, "ETag": f'"{documents.etag_of(body)}"'}
         if found:
             headers["Last-Modified"] = http_date(max(updated for _, updated in found))
@@ -60,7 +62,8 @@ async def _document_resource(request: Request, resource: str) -> Response:
     )
     if method == "DELETE":
         if req.doc_id is None:
-            await store.delete_documents(req.scope, since=req.since)
+            # checked against the list the GET with the same parameters returns, in the store's transaction
+            await store.delete_documents(req.scope, since=req.since, condition=condition)
         else:
             await store.delete_document(req.scope, req.doc_id, condition=condition)
         return no_content()

@@ -25,7 +25,7 @@ from lrs.xapi import attachments, formats, signatures, strict_json
 from lrs.xapi.attachments import Part
 from lrs.xapi.documents import media_type
 from lrs.xapi.errors import XAPIError, bad_request
-from lrs.xapi.query import SingleQuery, check_param_names, encode_more, parse_statement_params
+from lrs.xapi.query import SingleQuery, check_param_names, check_repeated, encode_more, parse_statement_params
 from lrs.xapi.statements import PreparedStatement, prepare
 from lrs.xapi.timestamps import http_date
 from lrs.xapi.validate import batch_matches_schema, is_uuid, validate_statement
@@ -37,6 +37,7 @@ YIELD_EVERY = 20  # statements validated between two turns of the event loop
 
 async def statements(request: Request) -> Response:
     method = request.method
+    check_repeated(request.query_params.multi_items())
     if method in ("GET", "HEAD"):
         return await get_statements(request)
     if method == "PUT":

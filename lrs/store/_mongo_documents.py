@@ -94,5 +94,16 @@ class MongoDocuments:
                 return
         raise XAPIError(409, "the document kept changing while this request was applied; try again", error="conflict")
 
-    async def delete_documents(self, scope: DocumentScope, *, since: str | None = None) -> None:
-        await self._c("documents").delete_many(self._scope_filter(scope, since))
+    async def delete_documents(
+        self, scope: DocumentScope, *, since: str | None = None, condition: Precondition | None = None
+    ) -> None:
+        collection, filt = self._c("documents"), self._scope_filter(scope, since)
+        if condition is None or not condition.has_headers:
+            await collection.delete_many(filt)
+            return
+        # The ids the GET would list, checked; then exactly the documents read are deleted (by _id, which a
+        # replace keeps): a document added meanwhile is not, as if it came after this request.
+        rows = await collection.find(filt, {"_id": 1, "doc_id": 1}).to_list(None)
+        condition.check_many(sorted({r["doc_id"] for r in rows}))
+        if rows:
+            await collection.delete_many({**filt, "_id": {"$in": [r["_id"] for r in rows]}})

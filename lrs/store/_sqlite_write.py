@@ -294,8 +294,14 @@ def scope_where(scope: DocumentScope, since: str | None) -> tuple[str, list[Any]
     return where, args
 
 
-def delete_documents(conn: sqlite3.Connection, scope: DocumentScope, since: str | None) -> int:
+def delete_documents(
+    conn: sqlite3.Connection, scope: DocumentScope, since: str | None, condition: Precondition | None = None,
+) -> int:
+    """The multiple-document DELETE; ``condition`` checked against the ids the GET would list (in this transaction)."""
     where, args = scope_where(scope, since)
+    if condition is not None and condition.has_headers:
+        found = conn.execute(f"SELECT DISTINCT doc_id FROM documents WHERE {where} ORDER BY doc_id", args)
+        condition.check_many([r[0] for r in found])
     return conn.execute(f"DELETE FROM documents WHERE {where}", args).rowcount
 
 

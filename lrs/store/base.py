@@ -133,9 +133,13 @@ class Store(Protocol):
     async def delete_document(self, scope: DocumentScope, doc_id: str, *, condition: Precondition) -> None:
         """Delete one document if ``condition`` holds for it (412 otherwise); no error when it is missing."""
 
-    async def delete_documents(self, scope: DocumentScope, *, since: str | None = None) -> None:
+    async def delete_documents(
+        self, scope: DocumentScope, *, since: str | None = None, condition: Precondition | None = None
+    ) -> None:
         """Delete the scope's documents (any registration when ``scope.registration`` is None)
-        updated after ``since`` (exclusive) when given."""
+        updated after ``since`` (exclusive) when given, if ``condition`` holds (``Precondition.check_many``)
+        for the ids ``document_ids`` would list with the same arguments, atomically (412 otherwise, and
+        nothing deleted)."""
 
     # -- credentials
     async def put_credential(self, credential: Credential) -> None: ...

@@ -153,8 +153,10 @@ class SQLiteStore:
     async def delete_document(self, scope: DocumentScope, doc_id: str, *, condition: Precondition) -> None:
         await self._write("delete_document", scope, doc_id, condition)
 
-    async def delete_documents(self, scope: DocumentScope, *, since: str | None = None) -> None:
-        await self._write("delete_documents", scope, since)
+    async def delete_documents(
+        self, scope: DocumentScope, *, since: str | None = None, condition: Precondition | None = None
+    ) -> None:
+        await self._write("delete_documents", scope, since, condition)
 
     async def get_statement(self, statement_id: str, *, voided: bool) -> dict[str, Any] | None:
         def get(conn: sqlite3.Connection) -> str | None:

@@ -15,8 +15,9 @@ only), and a single-document GET takes no ``since``.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import orjson
 
@@ -77,6 +78,11 @@ class Document:
 
 def etag_of(contents: bytes) -> str:
     return hashlib.sha1(contents).hexdigest()
+
+
+def id_list(doc_ids: Sequence[str]) -> bytes:
+    """The body of the multiple-document GET: the ids, in order, as a JSON array (its ETag: ``etag_of`` it)."""
+    return orjson.dumps(list(doc_ids))
 
 
 def media_type(content_type: str | None) -> str:
@@ -177,19 +183,13 @@ class Precondition:
     header_required: bool = False
     header_always: bool = False
 
+    @property
+    def has_headers(self) -> bool:
+        return self.if_match is not None or self.if_none_match is not None
+
     def check(self, current: Document | None) -> None:
         """412 when a header's condition fails, 409 for a PUT without headers over a document (§3.1)."""
-        if self.if_match is not None:
-            if current is None:
-                raise XAPIError(412, "If-Match: there is no such document", error="precondition_failed")
-            if "*" not in self.if_match and current.etag not in self.if_match:
-                raise XAPIError(
-                    412, "If-Match: the document has changed since that ETag was read (fetch it again)",
-                    error="precondition_failed", etag=f'"{current.etag}"',
-                )
-        if self.if_none_match is not None and current is not None:
-            if "*" in self.if_none_match or current.etag in {t.removeprefix("W/") for t in self.if_none_match}:
-                raise XAPIError(412, "If-None-Match: the document exists", error="precondition_failed")
+        self._check_headers(current.etag if current is not None else None, current is not None, many=False)
         if self.header_required and self.if_match is None and self.if_none_match is None:
             if current is not None:
                 raise XAPIError(
@@ -203,6 +203,41 @@ class Precondition:
                     "a PUT to a profile resource needs If-Match (an ETag) or If-None-Match: * (create only)",
                     path="If-None-Match", error="precondition_required",
                 )
+
+    def check_many(self, doc_ids: Sequence[str]) -> None:
+        """The multiple-document DELETE (State): 412 when a header's condition fails for the representation
+        the GET with the same parameters returns, the list ``doc_ids`` (its ETag: ``etag_of(id_list(...))``).
+        ``*`` stands for "at least one document": If-Match: * fails when there is none, If-None-Match: *
+        when there is one."""
+        self._check_headers(etag_of(id_list(doc_ids)), bool(doc_ids), many=True)
+
+    def _check_headers(self, etag: str | None, exists: bool, *, many: bool) -> None:
+        """If-Match (strong comparison) and If-None-Match (weak) against ``etag`` (None: there is no
+        representation); ``exists``: whether ``*`` matches."""
+        no_match, changed, matched = _MANY_MESSAGES if many else _ONE_MESSAGES
+        if self.if_match is not None:
+            if etag is None or ("*" in self.if_match and not exists):
+                raise XAPIError(412, no_match, error="precondition_failed")
+            if "*" not in self.if_match and etag not in self.if_match:
+                raise XAPIError(412, changed, error="precondition_failed", etag=f'"{etag}"')
+        if self.if_none_match is not None:
+            if ("*" in self.if_none_match and exists) or (
+                etag is not None and etag in {t.removeprefix("W/") for t in self.if_none_match}
+            ):
+                raise XAPIError(412, matched, error="precondition_failed")
+
+
+# The 412 messages: (If-Match, nothing to match; If-Match, another ETag; If-None-Match matched).
+_ONE_MESSAGES = (
+    "If-Match: there is no such document",
+    "If-Match: the document has changed since that ETag was read (fetch it again)",
+    "If-None-Match: the document exists",
+)
+_MANY_MESSAGES = (
+    "If-Match: there are no such documents",
+    "If-Match: the list of documents has changed since that ETag was read (fetch it again)",
+    "If-None-Match: there are such documents (If-None-Match: *), or their list has that ETag",
+)
 
 
 def parse_etags(header: str | None) -> tuple[str, ...] | None:
@@ -251,9 +286,23 @@ def write(current: Document | None, incoming: Document, *, merge: bool, conditio
     condition.check(current)
     if not merge or current is None:  # a POST of a new document stores it as a PUT would
         return incoming
-    stored = json_object(current, "the stored document")
-    stored.update(json_object(incoming, "the posted document"))  # top-level properties only: each replaced whole
+    stored = _exact_object(current, "the stored document")
+    stored.update(_exact_object(incoming, "the posted document"))  # top-level properties only: each replaced whole
     return Document.new(orjson.dumps(stored), current.content_type, incoming.updated)
+
+
+# The merge keeps each number as written (the text of the stored or the posted document): parsed to a
+# Python int or float, an integer beyond 64 bits, or a decimal beyond a double's precision, would change
+# (strict_json, like orjson, makes floats of them) in properties the POST never touched (§2.2.s7.b2).
+_EXACT = json.JSONDecoder(parse_int=orjson.Fragment, parse_float=orjson.Fragment)
+
+
+def _exact_object(document: Document, what: str) -> dict[str, Any]:
+    """A JSON object to merge: checked as ``json_object`` checks it (strict JSON: duplicate keys, NaN,
+    depth...), then parsed again with every number kept as its text (an ``orjson.Fragment``, written back
+    as is). Merges are rare: the second parse costs little."""
+    json_object(document, what)
+    return _EXACT.decode(document.contents.decode("utf-8"))
 
 
 def json_object(document: Document, what: str) -> dict[str, Any]:
@@ -278,11 +327,15 @@ def check_post(document: Document) -> None:
 
 
 def check_put(document: Document) -> None:
-    """A PUT's body: when it says application/json it must be JSON (Communication §3.2.s3.b6, SHOULD*).
-
-    Otherwise it would be stored, and every later POST merge into it refused.
+    """A PUT's body: when it says application/json it must be JSON (Communication §3.2.s3.b6, SHOULD*),
+    and an empty body is not. Otherwise it would be stored, and every later POST merge into it refused.
     """
-    if document.is_json and document.contents:
+    if document.is_json:
+        if not document.contents:
+            raise bad_request(
+                "the document is labelled application/json but is empty (an empty body is not JSON)",
+                path="Content-Type", error="content_type",
+            )
         try:
             strict_json.loads(document.contents)
         except (ValueError, RecursionError) as exc:

@@ -13,7 +13,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import orjson
 
@@ -92,6 +92,16 @@ def check_param_names(names: Any, allowed: frozenset[str]) -> None:
 
 
 check_names = check_param_names
+
+
+def check_repeated(items: Iterable[tuple[str, Any]]) -> None:
+    """400 naming a parameter given more than once (``items``: the (name, value) pairs as sent): which
+    value was meant? (Taking the last would act on what the client may not have meant.)"""
+    seen: set[str] = set()
+    for name, _ in items:
+        if name in seen:
+            raise bad_request(f"parameter {name!r} is given more than once", path=name, error="parameter")
+        seen.add(name)
 
 
 def parse_bool(params: Mapping[str, str], name: str) -> bool:

@@ -299,6 +299,25 @@ def test_agents_parameter_errors_return_400(client):
     each(cases, check)
 
 
+def test_repeated_parameter_returns_400(client):
+    """A parameter given twice is ambiguous (which Activity or Agent was meant?): 400 naming it, rather than
+    the last value silently taken."""
+    one, other = json.dumps({"mbox": mbox("a")}), json.dumps({"mbox": mbox("b")})
+    cases = [
+        (ACTIVITIES, [("activityId", activity_id("a")), ("activityId", activity_id("b"))], "activityId"),
+        (ACTIVITIES, [("activityId", activity_id("a")), ("activityId", activity_id("a"))], "activityId"),
+        (AGENTS, [("agent", one), ("agent", other)], "agent"),
+        (AGENTS, [("agent", one), ("agent", one)], "agent"),
+    ]
+
+    def check(case):
+        path, query, name = case
+        body = assert_error(client.get(path, params=query), 400)
+        assert body.get("path") == name, body
+
+    each(cases, check)
+
+
 # -- credentials --------------------------------------------------------------------------
 
 def test_activities_and_agents_need_a_credential_with_a_read_scope(client, credential):

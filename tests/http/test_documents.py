@@ -406,6 +406,34 @@ def test_post_merge_accepts_json_with_a_charset(client):
     each(RESOURCES, check)
 
 
+def test_post_merge_keeps_every_number_exactly(client):
+    """§2.2.s7.b2: a merge sets only "the properties directly defined on the posted object": the properties it
+    does not touch keep their values exactly as stored, and the posted ones arrive exactly as sent, however
+    large or precise the number (integers beyond 64 bits, decimals beyond a double's precision)."""
+    original = (b'{"playerId": 98765432109876543210, "n": -9223372036854775809, "d": 0.10000000000000000000001,'
+                b' "small": 1, "e": 1E2, "neg": -0.0, "nested": {"big": 123456789012345678901234567890}}')
+    posted = b'{"level": 2, "score": 340282366920938463463374607431768211457, "ratio": 2.50000000000000000000001}'
+    merged = (b'{"playerId":98765432109876543210,"n":-9223372036854775809,"d":0.10000000000000000000001,'
+              b'"small":1,"e":1E2,"neg":-0.0,"nested":{"big":123456789012345678901234567890},'
+              b'"level":2,"score":340282366920938463463374607431768211457,"ratio":2.50000000000000000000001}')
+
+    def check(res):
+        doc_id = new_id()
+        create(client, res, doc_id, original)
+        assert fetch(client, res, doc_id).content == original  # a PUT stores the bytes as sent
+        response = post(client, res, doc_id, posted)
+        assert response.status_code == 204, response.text
+        got = fetch(client, res, doc_id)
+        assert got.content == merged
+        assert got.headers["etag"] == f'"{sha1(merged)}"'
+        # the merge keeps refusing what a PUT refuses: a duplicate key, NaN, a number too large for a double
+        for bad in (b'{"level": 3, "level": 4}', b'{"x": NaN}', b'{"x": 1e999}'):
+            assert_error(post(client, res, doc_id, bad), 400)
+        assert fetch(client, res, doc_id).content == merged
+
+    each(RESOURCES, check)
+
+
 def test_post_to_a_missing_document_stores_it(client):
     """XAPI-00233, XAPI-00280, XAPI-00310: a POST for a document not in the LRS is treated as a PUT (204)."""
     def check(res):
@@ -431,6 +459,24 @@ def test_put_of_invalid_json_labelled_json_returns_400_and_changes_nothing(clien
         assert_error(put(client, res, new_id(), bad, "application/json; charset=utf-8"), 400)
     assert stored(client, res, doc_id) == before
     assert put(client, res, doc_id, b"{not json", "text/plain", headers={"If-Match": before[2]}).status_code == 204
+
+
+@each_resource
+def test_put_of_an_empty_body_labelled_json_returns_400_and_changes_nothing(client, res):
+    """Communication §3.2.s3.b6: an empty body is not JSON (as three spaces are not); stored as
+    application/json, it would make every later POST merge fail. Other content types may be empty."""
+    doc_id = new_id()
+    create(client, res, doc_id, b'{"a": 1}')
+    before = stored(client, res, doc_id)
+    for content_type in (JSON, "application/json; charset=utf-8"):
+        assert_error(put(client, res, doc_id, b"", content_type, headers={"If-Match": before[2]}), 400)
+        assert_error(put(client, res, "empty", b"", content_type, headers={"If-None-Match": "*"}), 400)
+        assert_error(post(client, res, "empty", b"", content_type), 400)
+    assert stored(client, res, doc_id) == before
+    assert fetch(client, res, "empty") is None
+    response = put(client, res, "empty", b"", "text/plain", headers={"If-None-Match": "*"})
+    assert response.status_code == 204, response.text
+    assert stored(client, res, "empty")[:2] == (b"", "text/plain")
 
 
 @each_resource
@@ -717,6 +763,68 @@ def test_state_delete_with_state_id_ignores_since(client):
     assert fetch(client, STATE, "doc") is None
 
 
+def list_etag(client, res: Resource, **extra: Any) -> str:
+    """The ETag of the multiple-document GET with these parameters."""
+    response = get(client, res, **extra)
+    assert response.status_code == 200, response.text
+    return response.headers["etag"]
+
+
+def test_state_delete_without_state_id_honours_if_match(client):
+    """xAPI 2.0 §4.1.4 (1.0.3 §3.1): on a DELETE the LRS "shall handle the If-Match header as described in
+    RFC2616 ... if the header precondition fails, shall return 412 and shall not make a modification". The
+    multiple-document DELETE is checked against what the GET with the same parameters returns (its ETag);
+    If-Match: * needs at least one document."""
+    create(client, STATE, "a")
+    create(client, STATE, "b", registration=REG_1)
+    create(client, STATE, "c", registration=REG_2)
+    everything = list_etag(client, STATE)
+    reg_1 = list_etag(client, STATE, registration=REG_1)
+    create(client, STATE, "d")  # the list changes: the ETag read before is stale
+    stale = [everything, f'"{sha1(b"other")}"', "W/" + list_etag(client, STATE), reg_1]
+
+    def check(tag):
+        assert_error(delete(client, STATE, headers={"If-Match": tag}), 412)
+        assert ids(client, STATE) == ["a", "b", "c", "d"]
+
+    each(stale, check)
+    # the ETag of the list with the same parameters (registration, since) matches
+    assert delete(client, STATE, registration=REG_1, headers={"If-Match": reg_1}).status_code == 204
+    assert ids(client, STATE) == ["a", "c", "d"]
+    mark = moment_between(lambda: None, lambda: create(client, STATE, "e"))
+    assert_error(delete(client, STATE, since=mark, headers={"If-Match": list_etag(client, STATE)}), 412)
+    response = delete(client, STATE, since=mark, headers={"If-Match": list_etag(client, STATE, since=mark)})
+    assert response.status_code == 204, response.text
+    assert ids(client, STATE) == ["a", "c", "d"]
+    assert delete(client, STATE, headers={"If-Match": f'"{sha1(b"x")}", {list_etag(client, STATE)}'}).status_code == 204
+    assert ids(client, STATE) == []
+    # If-Match: * needs a document to match
+    assert_error(delete(client, STATE, headers={"If-Match": "*"}), 412)
+    create(client, STATE, "f")
+    assert_error(delete(client, STATE, registration=REG_1, headers={"If-Match": "*"}), 412)
+    assert delete(client, STATE, headers={"If-Match": "*"}).status_code == 204
+    assert ids(client, STATE) == []
+
+
+def test_state_delete_without_state_id_honours_if_none_match(client):
+    """RFC 2616 §14.26: If-None-Match: * fails when any document exists, and an ETag fails when it is the
+    current one of the list; a failed precondition is 412 and deletes nothing."""
+    create(client, STATE, "a")
+    create(client, STATE, "b", registration=REG_1)
+    for tag in ("*", list_etag(client, STATE), "W/" + list_etag(client, STATE)):
+        assert_error(delete(client, STATE, headers={"If-None-Match": tag}), 412)
+        assert ids(client, STATE) == ["a", "b"]
+    assert_error(delete(client, STATE, registration=REG_1, headers={"If-None-Match": "*"}), 412)
+    assert ids(client, STATE) == ["a", "b"]
+    # no document in the context of the request: If-None-Match: * holds (and nothing is deleted)
+    assert delete(client, STATE, registration=REG_2, headers={"If-None-Match": "*"}).status_code == 204
+    assert ids(client, STATE) == ["a", "b"]
+    stale = list_etag(client, STATE, registration=REG_1)
+    response = delete(client, STATE, headers={"If-None-Match": stale})
+    assert response.status_code == 204, response.text
+    assert ids(client, STATE) == []
+
+
 def test_agent_parameter_is_matched_by_its_identifier(client):
     """Agents are the same when they have the same IFI (Data §2.4.2.1): name and objectType do not matter."""
     variants = [
@@ -774,7 +882,7 @@ def required_params(res: Resource, method: str) -> list[str]:
     return names
 
 
-def send(client, method: str, res: Resource, query: dict[str, str], headers: dict[str, str] | None = None):
+def send(client, method: str, res: Resource, query: Any, headers: dict[str, str] | None = None):
     if method in ("PUT", "POST"):
         return client.request(method, res.path, params=query, content=b'{"x": 1}',
                               headers={"Content-Type": JSON, **(headers or {})})
@@ -917,6 +1025,36 @@ def test_empty_document_id_returns_400(client):
 
     each([(res, method) for res in RESOURCES for method in METHODS], check)
     assert_nothing_stored(client)
+
+
+def test_repeated_parameter_returns_400(client):
+    """A parameter given twice is ambiguous (which document was meant?): 400 naming it, and nothing stored or
+    deleted, rather than taking the last value (PUT ...&stateId=first&stateId=second stored "second")."""
+    create(client, STATE, "doc")
+    seconds = {"activityId": OTHER_ACTIVITY, "agent": json.dumps(OTHER_AGENT), "registration": REG_2,
+               "stateId": "second", "profileId": "second", "since": "2000-01-01T00:00:00Z"}
+    cases = []
+    for res in RESOURCES:
+        for method in METHODS:
+            names = [*res.context, res.id_param]
+            if res is STATE:
+                names.append("registration")
+            if method == "GET" or (res is STATE and method == "DELETE"):
+                names.append("since")
+            for name in names:
+                for second in ("same", "other"):
+                    cases.append((res, method, name, second))
+
+    def check(case):
+        res, method, name, second = case
+        query = params(res, "doc", registration=REG_1 if res is STATE else None,
+                       since="2000-01-01T00:00:00Z" if name == "since" else None)
+        items = [*query.items(), (name, query[name] if second == "same" else seconds[name])]
+        assert_param_error(send(client, method, res, items), name)
+
+    each(cases, check)
+    assert ids(client, STATE) == ["doc"]
+    assert ids(client, ACTIVITY_PROFILE) == [] and ids(client, AGENT_PROFILE) == []
 
 
 # -- scopes and credentials (Communication §4.2) --------------------------------------------

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from lrs.xapi import documents as D
 from lrs.xapi.documents import (
     ACTIVITY_PROFILE, AGENT_PROFILE, STATE, Document, DocumentScope, Precondition,
 )
@@ -103,6 +104,34 @@ async def test_delete_one_and_many(store):
     assert [i for i, _ in await store.document_ids(SCOPE)] == ["b", "c"]
     await store.delete_documents(SCOPE)
     assert await store.document_ids(SCOPE) == []
+
+
+async def test_delete_many_checks_its_precondition_against_the_list(store):
+    """The multiple-document DELETE's If-Match / If-None-Match: against the ids ``document_ids`` lists with the
+    same arguments (``Precondition.check_many``); a failure is a 412 and deletes nothing."""
+    with_reg = DocumentScope(STATE, "http://example.com/a", ADA, REG)
+    for name, scope, seconds in (("a", SCOPE, 1), ("b", with_reg, 2), ("c", with_reg, 3), ("a", with_reg, 4)):
+        await store.save_document(scope, name, doc(b"x", seconds=seconds), merge=False, condition=NONE)
+
+    def listed_etag(ids):
+        return D.etag_of(D.id_list(ids))
+
+    for scope, since, condition in (
+        (SCOPE, None, Precondition(if_match=(listed_etag(["a", "b"]),))),
+        (SCOPE, None, Precondition(if_none_match=("*",))),
+        (SCOPE, None, Precondition(if_none_match=(listed_etag(["a", "b", "c"]),))),
+        (with_reg, at(2), Precondition(if_match=(listed_etag(["a", "b", "c"]),))),
+        (DocumentScope(STATE, "http://example.com/zzz", ADA), None, Precondition(if_match=("*",))),
+    ):
+        with pytest.raises(XAPIError) as err:
+            await store.delete_documents(scope, since=since, condition=condition)
+        assert err.value.status == 412
+    assert [i for i, _ in await store.document_ids(SCOPE)] == ["a", "b", "c"]
+    await store.delete_documents(with_reg, since=at(2), condition=Precondition(if_match=(listed_etag(["a", "c"]),)))
+    assert [i for i, _ in await store.document_ids(SCOPE)] == ["a", "b"]
+    await store.delete_documents(SCOPE, condition=Precondition(if_match=("*",)))
+    assert await store.document_ids(SCOPE) == []
+    await store.delete_documents(SCOPE, condition=Precondition(if_none_match=("*",)))
 
 
 async def test_preconditions_are_checked_atomically(store):

@@ -85,6 +85,39 @@ def test_preconditions():  # 3.1.s4
     D.Precondition(if_none_match=("*",)).check(None)
 
 
+def test_preconditions_of_the_multiple_document_delete():
+    """Checked against the list the multiple-document GET returns (its ETag); ``*`` is "any document"."""
+    listed = ["a", "b"]
+    etag = hashlib.sha1(b'["a","b"]').hexdigest()
+    assert D.id_list(listed) == b'["a","b"]' and D.etag_of(D.id_list([])) == hashlib.sha1(b"[]").hexdigest()
+    for condition in (D.Precondition(), D.Precondition(if_match=(etag,)), D.Precondition(if_match=("*",)),
+                      D.Precondition(if_match=("other", etag)), D.Precondition(if_none_match=("other",))):
+        condition.check_many(listed)
+    for condition in (D.Precondition(if_match=("other",)), D.Precondition(if_match=("W/" + etag,)),
+                      D.Precondition(if_none_match=("*",)), D.Precondition(if_none_match=(etag,)),
+                      D.Precondition(if_none_match=("W/" + etag,))):
+        assert status(condition.check_many, listed) == 412, condition
+    assert status(D.Precondition(if_match=("*",)).check_many, []) == 412
+    D.Precondition(if_none_match=("*",)).check_many([])
+    D.Precondition(if_match=(D.etag_of(b"[]"),)).check_many([])
+
+
+def test_merge_keeps_numbers_as_written():  # 2.2.s7.b2: only the posted properties change
+    current = doc(b'{"big": 98765432109876543210, "n": -9223372036854775809, "d": 0.10000000000000000000001}')
+    posted = doc(b'{"e": 1E2, "f": 2.50000000000000000000001}')
+    merged = D.write(current, posted, merge=True, condition=D.Precondition())
+    assert merged.contents == (b'{"big":98765432109876543210,"n":-9223372036854775809,"d":0.10000000000000000000001,'
+                               b'"e":1E2,"f":2.50000000000000000000001}')
+    for bad in (b'{"a": 1, "a": 2}', b'{"a": NaN}', b'{"a": 1e999}', b'{"a": "\\ud800"}'):
+        assert status(D.write, current, doc(bad), merge=True, condition=D.Precondition()) == 400, bad
+
+
+def test_put_of_an_empty_json_body_is_refused():  # Communication 3.2.s3.b6
+    assert status(D.check_put, doc(b"")) == 400
+    assert status(D.check_put, doc(b"   ")) == 400
+    D.check_put(doc(b"", "text/plain"))
+
+
 @pytest.mark.parametrize("resource, method, version, required", [
     (D.STATE, "PUT", "1.0.3", False), (D.STATE, "PUT", "2.0.0", True), (D.STATE, "POST", "2.0.0", False),
     (D.ACTIVITY_PROFILE, "PUT", "1.0.3", True), (D.AGENT_PROFILE, "PUT", "1.0.3", True),
