@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, unquote_to_bytes, urlencode, urlsplit
 
 import orjson
 from starlette.requests import ClientDisconnect
@@ -69,6 +69,8 @@ class XAPIMiddleware:
                 await self._preflight(headers, reply)
                 return
             receive = self._limited(declared, receive)
+            if b"%" in scope.get("query_string", b""):
+                _check_utf8(scope["query_string"])
             if scope["method"] == "POST" and _has_param(scope, "method"):
                 scope, receive, headers = await _alternate(scope, receive)
                 # HEAD through a POST: the answer of a POST, so its Content-Length is that of no body
@@ -212,6 +214,20 @@ def _tolerated(scope: Scope) -> Scope:
 
 
 _SLASHES = re.compile(r"//+")
+
+
+def _check_utf8(query: bytes) -> None:
+    """400 naming a query parameter whose percent-escapes do not decode as UTF-8 (Communication §1.4:
+    strings are UTF-8). Decoded leniently, ``%FF`` would become U+FFFD and match what holds one."""
+    for field in query.split(b"&"):
+        name, _, value = field.partition(b"=")
+        for raw in (name, value):
+            try:
+                unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                shown = unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")
+                raise bad_request(f"parameter {shown!r} is not UTF-8 once its percent-escapes are decoded",
+                                  path=shown, error="parameter")
 
 
 def _cross_site(headers: dict[str, str]) -> bool:

@@ -180,7 +180,10 @@ async def get_statements(request: Request) -> Response:
         return json_response(out, headers=headers)
     if principal.reads_only_own:
         query = query.with_authority(principal.authority_ifi)
-    page, cursor = await store.query_statements(query)
+    # Only statements stored at or before the Consistent-Through header (XAPI-00152: it is not before
+    # any returned statement's stored); one committed after a write still in flight shows from the
+    # next read on. The `more` link keeps the query as asked: each page is bounded by its own header.
+    page, cursor = await store.query_statements(query.through(consistent[CONSISTENT]))
     result: dict[str, Any] = {"statements": await _formatted(store, page, query.format, languages), "more": ""}
     if cursor is not None:
         result["more"] = f"{request.scope['path']}?more={encode_more(query, cursor)}"
@@ -223,5 +226,8 @@ def _version(request: Request) -> str:
     return request.state.xapi_version
 
 
+CONSISTENT = "X-Experience-API-Consistent-Through"
+
+
 def _consistent(request: Request) -> dict[str, str]:
-    return {"X-Experience-API-Consistent-Through": request.app.state.stored_clock.consistent_through()}
+    return {CONSISTENT: request.app.state.stored_clock.consistent_through()}

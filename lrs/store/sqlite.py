@@ -272,7 +272,7 @@ def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
     since, until = query.since, query.until
     if query.cursor is not None:
         stored, _, seq = query.cursor.partition("|")
-        if not is_digits(seq) or int(seq) >= 2**63:
+        if not is_digits(seq) or len(seq) > 19 or int(seq) >= 2**63:
             raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
         # A range on `stored` the index can use, then the tie-break on seq among equal stored values.
         # The cursor row met the bound on its side already, so that bound is implied.

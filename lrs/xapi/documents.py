@@ -161,8 +161,8 @@ def parse_agent(raw: str, *, path: str = "agent") -> str:
 
 def agent_param(raw: str, *, path: str = "agent") -> dict[str, Any]:
     try:
-        agent = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        agent = strict_json.loads(raw)  # strict: two values for one key is no agent
+    except (ValueError, RecursionError):
         raise bad_request(f"{path} must be a JSON Agent object", path=path, error="parameter")
     if not isinstance(agent, dict):
         raise bad_request(f"{path} must be a JSON Agent object", path=path, error="parameter")

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 import orjson
 
 from lrs.xapi import keys as K
+from lrs.xapi import strict_json
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.errors import bad_request
 from lrs.xapi.timestamps import normalise_bound
@@ -79,6 +80,10 @@ class StatementQuery:
     def with_authority(self, authority: str | None) -> "StatementQuery":
         return replace(self, authority=authority)
 
+    def through(self, stored: str) -> "StatementQuery":
+        """The query with ``until`` no later than ``stored`` (a stored value)."""
+        return self if self.until is not None and self.until <= stored else replace(self, until=stored)
+
 
 def check_param_names(names: Any, allowed: frozenset[str]) -> None:
     """400 for an unknown parameter, or a known one in the wrong case."""
@@ -130,9 +135,13 @@ def parse_statement_params(params: Mapping[str, str], *, max_limit: int) -> Sing
         return decode_more(params["more"], max_limit=max_limit)
     if "statementId" in params or "voidedStatementId" in params:
         if "statementId" in params and "voidedStatementId" in params:
-            raise bad_request("statementId and voidedStatementId cannot both be given", error="parameter")
-        check_param_names(names, SINGLE_PARAMS)
+            raise bad_request("statementId and voidedStatementId cannot both be given", path="voidedStatementId",
+                              error="parameter")
         name = "statementId" if "statementId" in params else "voidedStatementId"
+        for other in names:
+            if other not in SINGLE_PARAMS:
+                raise bad_request(f"{other} cannot be combined with {name} (only format and attachments can)",
+                                  path=other, error="parameter")
         value = params[name]
         if not is_uuid(value):
             raise bad_request(f"{name} must be a UUID", path=name, error="parameter")
@@ -144,8 +153,8 @@ def _parse_query(params: Mapping[str, str], *, max_limit: int) -> StatementQuery
     agent = None
     if "agent" in params:
         try:
-            obj = orjson.loads(params["agent"])
-        except orjson.JSONDecodeError:
+            obj = strict_json.loads(params["agent"])  # strict: two values for one key is no agent
+        except (ValueError, RecursionError):
             raise bad_request("agent must be a JSON Agent or Identified Group", path="agent", error="parameter")
         validate_agent(obj, path="agent")
         agent = ifi_key(obj)
@@ -171,7 +180,8 @@ def _parse_query(params: Mapping[str, str], *, max_limit: int) -> StatementQuery
         raw = params["limit"]
         if not is_digits(raw):
             raise bad_request("limit must be a non-negative integer", path="limit", error="parameter")
-        limit = int(raw) or max_limit
+        digits = raw.lstrip("0")  # (a limit of thousands of digits is no reason for int() to fail)
+        limit = int(digits) if 0 < len(digits) <= 18 else max_limit
     return StatementQuery(
         agent=agent,
         related_agents=parse_bool(params, "related_agents"),

@@ -113,3 +113,43 @@ def test_the_header_stops_before_the_earliest_write_in_flight(monkeypatch: pytes
     assert stored_early < clock.consistent_through() < format_stored(t0 + timedelta(seconds=1))
     clock.end(late)
     assert clock.consistent_through() == format_stored(t0 + timedelta(seconds=2) - timedelta(microseconds=1))
+
+
+def test_a_read_returns_no_statement_stored_after_its_header(app, statement) -> None:
+    # XAPI-00152: the header "is not before any of the stored values of any of the returned Statements".
+    # A is in flight (stored, not committed) while B, stored after A, commits: a read then must not
+    # return B (its header stops before A), and returns both once A is committed. Found by a probe.
+    async def scenario() -> tuple[str, list[str], list[str], list[str], list[str]]:
+        async with app.router.lifespan_context(app):
+            store = app.state.store
+            insert = store.insert_statements
+            release, reached = asyncio.Event(), asyncio.Event()
+            calls = 0
+
+            async def first_slow(*args: Any, **kwargs: Any) -> Any:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    reached.set()
+                    await release.wait()
+                return await insert(*args, **kwargs)
+
+            store.insert_statements = first_slow
+            a = asyncio.create_task(_call(app, "POST", "/xapi/statements", body=orjson.dumps(statement())))
+            await reached.wait()
+            status, _, b_ids = await _call(app, "POST", "/xapi/statements", body=orjson.dumps(statement()))
+            assert status == 200
+            status, headers, body = await _call(app, "GET", "/xapi/statements")
+            assert status == 200
+            page = orjson.loads(body)["statements"]
+            release.set()
+            status, _, a_ids = await a
+            assert status == 200
+            _, _, after = await _call(app, "GET", "/xapi/statements")
+            return (headers[HEADER].decode(), [s["stored"] for s in page], orjson.loads(a_ids), orjson.loads(b_ids),
+                    [s["id"] for s in orjson.loads(after)["statements"]])
+
+    through, stored_seen, a_ids, b_ids, after = asyncio.run(scenario())
+    assert stored_seen == []  # B was committed, but stored after the header
+    assert all(stored <= through for stored in stored_seen)
+    assert after == b_ids + a_ids  # newest first, both there once A is committed

@@ -167,6 +167,8 @@ def test_forged_more_links_are_400_not_500(client, statement) -> None:
     forgeries = [
         {**payload, "p": {**payload["p"], "limit": 5}},  # a number where the request had a string
         {**payload, "c": f"{stored}|99999999999999999999999999"},  # beyond SQLite's integers
+        {**payload, "c": f"{stored}|{'9' * 4301}"},  # beyond what int() converts
+        {**payload, "p": {**payload["p"], "limit": "9" * 4301}, "c": f"{stored}|{'9' * 4301}"},
         {**payload, "c": f"{stored}|²"},
         {**payload, "c": f"zz|{seq}"},  # a position that is no stored value
         {**payload, "c": f"{stored[:-1]}|{seq}"},
@@ -255,3 +257,38 @@ def test_a_client_leaving_mid_body_is_logged_in_one_line_without_a_traceback(app
     assert not any(record.exc_info for record in caplog.records), [r.getMessage() for r in caplog.records]
     assert any("client disconnected" in record.getMessage() for record in caplog.records)
     assert not any(m.get("status") == 500 for m in sent)
+
+
+def test_a_limit_of_thousands_of_digits_is_the_server_maximum_not_a_500(client, statement) -> None:
+    # int() refuses more than 4,300 digits (found by a probe: a 500 without Consistent-Through)
+    assert client.post(STATEMENTS, json=statement()).status_code == 200
+    for limit in ("9" * 4301, "0" * 5000 + "1", "0" * 5000):
+        response = client.get(STATEMENTS, params={"limit": limit})
+        assert response.status_code == 200, response.text
+        assert len(response.json()["statements"]) == 1
+        assert "X-Experience-API-Consistent-Through" in response.headers
+
+
+@pytest.mark.parametrize("query", ["verb=http://example.com/v/%FF", "activity=http://example.com/a/%C3",
+                                   "agent=%7B%22mbox%22%3A%22mailto%3Aa%FF%40example.com%22%7D"])
+def test_a_parameter_that_is_not_utf8_is_400_naming_it(client, statement, query: str) -> None:
+    # Communication §1.4: strings are UTF-8; decoded leniently, %FF became U+FFFD and matched what held one
+    stored = statement(verb={"id": "http://example.com/v/\ufffd"}, object={"id": "http://example.com/a/\ufffd"})
+    assert client.post(STATEMENTS, json=stored).status_code == 200
+    body = _assert_400(client.get(f"{STATEMENTS}?{query}"), "UTF-8")
+    assert body["path"] == query.partition("=")[0], body
+    _assert_400(client.get(f"{STATE}?activityId=http://example.com/%FF&agent=%7B%7D&stateId=s"), "UTF-8")
+
+
+def test_an_agent_parameter_with_a_key_twice_is_400(client) -> None:
+    agent = '{"mbox":"mailto:a@example.com","mbox":"mailto:b@example.com"}'
+    assert _assert_400(client.get(STATEMENTS, params={"agent": agent}))["path"] == "agent"
+    assert _assert_400(client.get(STATE, params={**STATE_PARAMS, "agent": agent}))["path"] == "agent"
+
+
+def test_single_statement_parameters_name_what_cannot_be_combined(client) -> None:
+    sid = "e2c0f2a4-1c2b-4f3e-9d2a-3b4c5d6e7f80"
+    body = _assert_400(client.get(STATEMENTS, params={"statementId": sid, "voidedStatementId": sid}))
+    assert body["path"] == "voidedStatementId"
+    body = _assert_400(client.get(STATEMENTS, params={"statementId": sid, "limit": "1"}), "cannot be combined")
+    assert body["path"] == "limit"
