@@ -15,6 +15,9 @@ from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import XAPIError
 
 RETRIES = 5  # compare-and-swap attempts
+# A statement's JSON text, an attachment's data and a document's contents are each one value of one
+# MongoDB document, which is at most 16 MiB: larger ones are refused (413) before anything is written.
+MAX_VALUE_BYTES = 16 * 1024 * 1024 - 64 * 1024
 
 
 class MongoDocuments:
@@ -63,6 +66,9 @@ class MongoDocuments:
     ) -> None:
         from pymongo.errors import DuplicateKeyError
 
+        if len(document.contents) > MAX_VALUE_BYTES:  # (a merge only makes an accepted object larger by a little)
+            raise XAPIError(413, f"the document is {len(document.contents):,} bytes; the MongoDB store keeps at most"
+                            f" {MAX_VALUE_BYTES:,} bytes in one (a MongoDB document is at most 16 MiB)", error="too_large")
         collection, key = self._c("documents"), self._key(scope, doc_id)
         for _ in range(RETRIES):  # compare-and-swap on the ETag read: the check and the write are one step
             current = self._document(await collection.find_one(key))

@@ -153,7 +153,7 @@ def _store(
         arrived = {p.id: p for p in new}
         _void(conn, new, batch, void_any=void_any, voided_by_earlier={
             ref for voiding, ref, data in referrers
-            if voiding and voids_on_arrival(data, voiding == VOIDS_ANY, arrived[ref])
+            if voiding and voids_on_arrival(data, voiding == VOIDS_ANY, arrived[ref].data)
         })
         _propagate(conn, new_ids + targets)
     _save_definitions(conn, new, define)

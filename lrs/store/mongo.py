@@ -25,13 +25,12 @@ accepted batch can leave part of it stored.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
 
-from lrs.store._mongo_documents import MongoDocuments
+from lrs.store._mongo_documents import MAX_VALUE_BYTES, MongoDocuments
 from lrs.store._names import NameCache
 from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi import keys as K
@@ -44,8 +43,10 @@ from lrs.xapi.statements import (
 )
 
 DEFAULT_DATABASE = "lrs"
-RETRIES = 5  # transaction retries
+RETRIES = 5  # attempts at a batch (on a replica set, with_transaction also retries conflicts itself)
 
+COLLECTIONS = ("statements", "documents", "activities", "agent_names", "attachments", "profile_violations",
+               "credentials")
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "statements": [
         ([("keys", 1), ("voided", 1), ("stored", -1), ("_id", -1)], {"name": "keys_stored"}),
@@ -90,6 +91,17 @@ class MongoStore(MongoDocuments):
         for collection, indexes in INDEXES.items():
             for keys, options in indexes:
                 await self._db[collection].create_index(keys, **options)
+        # Made now, not implicitly by a first write inside a transaction (which two first writers
+        # would race for, and which a transaction across shards may not do).
+        existing = set(await self._db.list_collection_names())
+        for collection in COLLECTIONS:
+            if collection not in existing:
+                from pymongo.errors import CollectionInvalid
+
+                try:
+                    await self._db.create_collection(collection)
+                except CollectionInvalid:  # another LRS process made it meanwhile
+                    pass
 
     async def close(self) -> None:
         if self._client is not None:
@@ -100,15 +112,6 @@ class MongoStore(MongoDocuments):
         """Whether batches are written in a transaction (the server is a replica set or a cluster)."""
         return self._transactions
 
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[Any]:
-        if not self._transactions:
-            yield None
-            return
-        async with self._client.start_session() as session:
-            async with await session.start_transaction():
-                yield session
-
     def _c(self, name: str) -> Any:
         return self._db[name]
 
@@ -118,23 +121,39 @@ class MongoStore(MongoDocuments):
         self, batch: Sequence[PreparedStatement], *, define: bool, credential: str | None = None,
         violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (), void_any: bool = True,
     ) -> list[str]:
+        for p in batch:  # refused before anything is written (a standalone server cannot undo a write)
+            if len(p.data) > MAX_VALUE_BYTES // 4:
+                _check_size(len(p.data.encode()), f"statement {p.id}")
+        for part in attachments:
+            _check_size(len(part.content), f"the data of attachment {part.sha2}")
         names = self._names.pending(batch, define=define)
+        mine: set[str] = set()  # standalone: the ids an earlier attempt of this call stored (nothing undid them)
+
+        async def write(session: Any) -> list[str]:
+            ids = await self._insert(batch, define, credential, names, session, void_any=void_any,
+                                     mine=mine if session is None else set())
+            if violations and ids:
+                await self._save_violations(batch, ids, violations, session)
+            # by digest, written once; only what the statements stored now declare
+            wanted = declared_by_new(batch, set(ids)) if attachments else set()
+            for part in {a.sha2: a for a in attachments if a.sha2 in wanted}.values():
+                update: dict[str, Any] = {"$setOnInsert": {"contentType": part.content_type, "content": part.content}}
+                if credential is not None:
+                    update["$addToSet"] = {"senders": credential}
+                await self._c("attachments").update_one({"_id": part.sha2}, update, upsert=True, session=session)
+            return ids
+
         for attempt in range(RETRIES):
             try:
-                async with self._transaction() as session:
-                    ids = await self._insert(batch, define, credential, names, session, void_any=void_any)
-                    if violations and ids:
-                        await self._save_violations(batch, ids, violations, session)
-                    # by digest, written once; only what the statements stored now declare
-                    wanted = declared_by_new(batch, set(ids)) if attachments else set()
-                    for part in {a.sha2: a for a in attachments if a.sha2 in wanted}.values():
-                        update: dict[str, Any] = {
-                            "$setOnInsert": {"contentType": part.content_type, "content": part.content}}
-                        if credential is not None:
-                            update["$addToSet"] = {"senders": credential}
-                        await self._c("attachments").update_one(
-                            {"_id": part.sha2}, update, upsert=True, session=session,
-                        )
+                if self._transactions:
+                    from pymongo import ReadPreference
+
+                    # with_transaction retries a transient conflict and a commit of unknown outcome itself;
+                    # a transaction reads from the primary whatever the URL's readPreference says
+                    async with self._client.start_session() as session:
+                        ids = await session.with_transaction(write, read_preference=ReadPreference.PRIMARY)
+                else:
+                    ids = await write(None)
                 break
             except XAPIError:
                 raise
@@ -143,13 +162,18 @@ class MongoStore(MongoDocuments):
                 # an id another process stored meanwhile, which the next attempt compares.
                 if attempt == RETRIES - 1 or not _retryable(exc):
                     raise
+        await self._settle(batch, ids, void_any=void_any)
         self._names.recorded(names, define=define)
         return ids
 
     async def _insert(
         self, batch: Sequence[PreparedStatement], define: bool, credential: str | None,
-        names: list[tuple[str, str]], session: Any, *, void_any: bool,
+        names: list[tuple[str, str]], session: Any, *, void_any: bool, mine: set[str],
     ) -> list[str]:
+        """Store what of ``batch`` is new; its ids. ``mine``: ids an earlier attempt of this call stored
+        (standalone): not inserted again, but everything that follows from storing them is done."""
+        from pymongo.errors import BulkWriteError
+
         statements = self._c("statements")
         if credential is not None:
             row = await self._c("credentials").find_one({"_id": credential}, {"revoked": 1}, session=session)
@@ -159,50 +183,95 @@ class MongoStore(MongoDocuments):
             d["_id"]: d["data"]
             for d in await statements.find({"_id": {"$in": [p.id for p in batch]}}, {"data": 1}, session=session).to_list(None)
         })
-        if not new:
+        inserting = {id(p) for p in new}
+        fresh = [p for p in batch if id(p) in inserting or p.id in mine]
+        if not fresh:
+            await self._save_names(names, define, session)  # also for statements stored before, as SQLite does
             return []
-        new_ids = [p.id for p in new]
+        fresh_ids = [p.id for p in fresh]
         # Voiding, whichever of the voiding statement and its target arrived first.
-        voids = [p.voids for p in new if p.voids is not None]
+        voids = [p.voids for p in fresh if p.voids is not None]
         if voids:
             voided = await statements.find(
                 {"_id": {"$in": voids}}, {"voiding": 1, "data": 1}, session=session).to_list(None)
-            if not void_any:  # (the batch's own statements are not stored yet: they have its authority)
-                check_voiding_rights(batch, new, {d["_id"]: d["data"] for d in voided})
-            check_voiding(batch, new, {p.id for p in new if p.is_voiding} | {d["_id"] for d in voided if d.get("voiding")})
+            if not void_any:  # (the batch's own statements have its authority)
+                check_voiding_rights(batch, fresh, {d["_id"]: d["data"] for d in voided})
+            check_voiding(batch, fresh, {p.id for p in fresh if p.is_voiding} | {
+                d["_id"] for d in voided if d.get("voiding")})
         referrers = await statements.find(
-            {"ref": {"$in": new_ids}}, {"voiding": 1, "ref": 1, "voids_any": 1, "data": 1}, session=session,
+            _refs_to(fresh_ids), {"voiding": 1, "ref": 1, "voids_any": 1, "data": 1}, session=session,
         ).to_list(None)
-        arrived = {p.id: p for p in new}
+        arrived = {p.id: p for p in fresh}
         to_void = set(voids) | {
             r["ref"] for r in referrers
-            if r.get("voiding") and voids_on_arrival(r["data"], r.get("voids_any", True), arrived[r["ref"]])
+            if r.get("voiding") and voids_on_arrival(r["data"], r.get("voids_any", True), arrived[r["ref"]].data)
         }
-        await statements.insert_many([
-            {
-                "_id": p.id, "stored": p.stored, "voided": p.id in to_void and not p.is_voiding, "voiding": p.is_voiding,
-                "ref": p.ref, "keys": sorted(p.keys), "data": p.data, **({} if void_any or not p.is_voiding else
-                                                                        {"voids_any": False}),
-            }
-            for p in new
-        ], ordered=True, session=session)
-        earlier = sorted(to_void - set(new_ids))
+        await self._save_names(names, define, session)  # (after every check: a refused batch writes nothing)
+        if new:
+            try:
+                await statements.insert_many([
+                    {
+                        "_id": p.id, "stored": p.stored, "voided": p.id in to_void and not p.is_voiding,
+                        "voiding": p.is_voiding, "ref": p.ref, "keys": sorted(p.keys), "data": p.data,
+                        **({} if void_any or not p.is_voiding else {"voids_any": False}),
+                    }
+                    for p in new
+                ], ordered=True, session=session)
+            except BulkWriteError as exc:  # ordered: the first nInserted were stored
+                mine.update(p.id for p in new[: exc.details.get("nInserted", 0)])
+                raise
+            mine.update(p.id for p in new)
+        earlier = sorted(to_void - {p.id for p in new})
         if earlier:
             await statements.update_many(
                 {"_id": {"$in": earlier}, "voiding": False, "voided": False}, {"$set": {"voided": True}}, session=session
             )
-        targets = [p.ref for p in new if p.ref is not None]
+        targets = [p.ref for p in fresh if p.ref is not None]
         if targets or referrers:
-            await self._propagate(new_ids + targets, session)
-        await self._save_definitions(new, define, session)
-        await self._save_names(names, define, session)
-        return new_ids
+            await self._propagate(fresh_ids + targets, session)
+        await self._save_definitions(fresh, define, session)
+        return fresh_ids
+
+    async def _settle(self, batch: Sequence[PreparedStatement], ids: list[str], *, void_any: bool) -> None:
+        """After the write: what this batch and one written at the same moment imply for each other.
+
+        Each write sees what was committed when it read (a transaction's snapshot; on a standalone
+        server, what had been written by then), so a voiding statement and its target, or a
+        StatementRef and its target, that two requests store at once can each miss the other. The
+        last of the two to get here sees both, and does what the first could not (idempotent; SQLite
+        writes one batch at a time and needs none of this).
+        """
+        if not ids:
+            return
+        statements = self._c("statements")
+        stored = {p.id: p for p in batch if p.id in set(ids)}
+        targets = sorted({p.ref for p in stored.values() if p.ref is not None})
+        referrers = await statements.find(
+            _refs_to(list(stored) + targets), {"voiding": 1, "ref": 1, "voids_any": 1, "data": 1}).to_list(None)
+        voiding = [p for p in stored.values() if p.voids is not None]
+        if not referrers and not voiding:
+            return
+        to_void = {
+            r["ref"] for r in referrers
+            if r.get("voiding") and r["ref"] in stored
+            and voids_on_arrival(r["data"], r.get("voids_any", True), stored[r["ref"]].data)
+        }
+        if voiding:  # targets that were not there when this batch read
+            found = {d["_id"]: d["data"] for d in await statements.find(
+                {"_id": {"$in": [p.voids for p in voiding]}, "voiding": False, "voided": False}, {"data": 1},
+            ).to_list(None)}
+            to_void |= {p.voids for p in voiding if p.voids in found and voids_on_arrival(p.data, void_any, found[p.voids])}
+        if to_void:
+            await statements.update_many(
+                {"_id": {"$in": sorted(to_void)}, "voiding": False, "voided": False}, {"$set": {"voided": True}})
+        if referrers:
+            await self._propagate(list(stored) + targets, None)
 
     async def _propagate(self, targets: list[str], session: Any) -> None:
         """Statements targeting these (StatementRef) inherit their filter keys, recursively."""
         statements = self._c("statements")
         while targets:
-            referrers = await statements.find({"ref": {"$in": targets}}, {"keys": 1, "ref": 1}, session=session).to_list(None)
+            referrers = await statements.find(_refs_to(targets), {"keys": 1, "ref": 1}, session=session).to_list(None)
             if not referrers:
                 return
             target_keys = {
@@ -234,15 +303,24 @@ class MongoStore(MongoDocuments):
                 {"_id": activity_id}, {"$set": {"definition": orjson.dumps(definition).decode()}}, session=session
             )
         if added:
-            await activities.insert_many(
-                [{"_id": aid, "definition": orjson.dumps(d).decode()} for aid, d in added.items()],
-                ordered=True, session=session,
-            )
+            from pymongo.errors import BulkWriteError
+
+            try:
+                await activities.insert_many(
+                    [{"_id": aid, "definition": orjson.dumps(d).decode()} for aid, d in added.items()],
+                    ordered=False, session=session,
+                )
+            except BulkWriteError as exc:
+                # Standalone: another writer recorded one of these activities meanwhile; its definition
+                # stands, as if it had come first. (In a transaction that is a conflict: the batch is retried.)
+                if session is not None or not _only_duplicates(exc):
+                    raise
 
     async def _save_violations(
         self, batch: Sequence[PreparedStatement], ids: list[str], violations: Sequence[ViolationRow], session: Any
     ) -> None:
-        stored = {p.id: p.stored for p in batch if p.id in set(ids)}
+        new = set(ids)
+        stored = {p.id: p.stored for p in batch if p.id in new}
         docs = [
             {"statement_id": sid, "stored": stored[sid], "profile": profile, "template": template,
              "location": location, "found": found, "message": message}
@@ -354,6 +432,24 @@ class MongoStore(MongoDocuments):
         return result.matched_count > 0
 
 
+def _refs_to(ids: list[str]) -> dict[str, Any]:
+    """Statements whose StatementRef targets one of ``ids``. The ``$type`` is the ``ref`` index's own
+    partial filter: MongoDB uses a partial index only for a query that states its filter (an ``$in``
+    of strings does not imply ``$type: "string"``), and would otherwise scan every statement."""
+    return {"ref": {"$in": ids, "$type": "string"}}
+
+
+def _check_size(size: int, what: str) -> None:
+    if size > MAX_VALUE_BYTES:
+        raise XAPIError(413, f"{what} is {size:,} bytes; the MongoDB store keeps at most {MAX_VALUE_BYTES:,}"
+                        " bytes in one value (a MongoDB document is at most 16 MiB)", error="too_large")
+
+
+def _only_duplicates(exc: Any) -> bool:
+    errors = exc.details.get("writeErrors") or ()
+    return bool(errors) and all(e.get("code") == 11000 for e in errors)
+
+
 def _retryable(exc: Exception) -> bool:
     from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -363,8 +459,7 @@ def _retryable(exc: Exception) -> bool:
     if isinstance(exc, DuplicateKeyError):
         return True
     if isinstance(exc, BulkWriteError):
-        errors = exc.details.get("writeErrors") or ()
-        return bool(errors) and all(e.get("code") == 11000 for e in errors)
+        return _only_duplicates(exc)
     return False
 
 

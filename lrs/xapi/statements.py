@@ -335,10 +335,10 @@ def check_voiding_rights(
             )
 
 
-def voids_on_arrival(voiding_data: str | bytes, voids_any: bool, target: PreparedStatement) -> bool:
-    """Whether a voiding statement stored before its target voids it now that it arrives: when the
-    voiding one's credential could void any statement, or the target has the same authority."""
-    return voids_any or stored_by(voiding_data) == stored_by(target.data)
+def voids_on_arrival(voiding_data: str | bytes, voids_any: bool, target_data: str | bytes) -> bool:
+    """Whether a voiding statement stored before its target (both as stored JSON) voids it now that it
+    arrives: when the voiding one's credential could void any statement, or the target has the same authority."""
+    return voids_any or stored_by(voiding_data) == stored_by(target_data)
 
 
 def check_voiding(batch: Sequence[PreparedStatement], new: list[PreparedStatement], voiding_ids: set[str]) -> None:

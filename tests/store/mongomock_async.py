@@ -67,6 +67,12 @@ class AsyncDatabase:
     def __getitem__(self, name: str) -> AsyncCollection:
         return AsyncCollection(self._db[name])
 
+    async def list_collection_names(self, **kwargs: Any) -> list[str]:
+        return self._db.list_collection_names()
+
+    async def create_collection(self, name: str, **kwargs: Any) -> AsyncCollection:
+        return AsyncCollection(self._db.create_collection(name))
+
     async def command(self, name: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
         if name == "hello":  # a standalone server (no transactions), or a replica set member
             return {"isWritablePrimary": True, "ok": 1.0, **({"setName": "rs0"} if self._replica_set else {})}
@@ -89,6 +95,12 @@ class FakeSession:
     async def start_transaction(self) -> FakeSession:
         self.transactions += 1
         return self
+
+    async def with_transaction(self, callback: Any, read_concern: Any = None, write_concern: Any = None,
+                               read_preference: Any = None, max_commit_time_ms: Any = None) -> Any:
+        self.transactions += 1
+        self.read_preference = read_preference
+        return await callback(self)
 
 
 class AsyncMongomockClient:

@@ -392,3 +392,17 @@ async def test_attachment_data_is_given_to_a_sender_only_reader_only_when_its_cr
     assert set(await store.get_attachments(wanted, sent_by=alice.key)) == set(wanted)
     assert set(await store.get_attachments(wanted, sent_by=bob.key)) == {shared.sha2, legacy.sha2}
     assert set(await store.get_attachments(wanted, sent_by="someone-else")) == {legacy.sha2}
+
+
+async def test_a_refused_batch_records_no_agent_name(store) -> None:
+    stored = make()
+    await store.insert_statements([stored], define=False)
+    changed = prepare({**stored.statement, "verb": {"id": "http://example.com/verbs/did-not"}},
+                      stored=stored_at(), authority=AUTHORITY, api_version="1.0.3")  # its id, another verb
+    newcomer = make(actor={"mbox": "mailto:zed@example.com", "name": "Zed"})
+    with pytest.raises(XAPIError) as err:
+        await store.insert_statements([newcomer, changed], define=True)
+    assert err.value.status == 409
+    assert await store.agent_names("mbox:mailto:zed@example.com") == []
+    await store.insert_statements([newcomer], define=False)
+    assert await store.agent_names("mbox:mailto:zed@example.com") == ["Zed"]

@@ -166,6 +166,15 @@ async def test_every_statement_query_uses_an_index(mongodb: MongoStore, fields) 
     assert "SORT" not in stages, stages  # the index gives the order
 
 
+async def test_the_statement_ref_look_up_of_every_write_uses_the_ref_index(mongodb: MongoStore) -> None:
+    # the index is partial ({ref: {$type: "string"}}): a query must state that filter to use it
+    from lrs.store.mongo import _refs_to
+
+    plan = await mongodb._c("statements").find(_refs_to([str(uuid.uuid4()), str(uuid.uuid4())])).explain()
+    stages = _stages(plan.get("queryPlanner", plan))
+    assert "COLLSCAN" not in stages and "IXSCAN" in stages, stages
+
+
 async def test_a_batch_racing_another_writer_for_an_id_is_compared_again(anyio_backend) -> None:
     """Standalone server: the id another process stored between our check and our insert."""
     from lrs.xapi.statements import prepare
@@ -207,6 +216,9 @@ async def test_on_a_replica_set_each_batch_is_one_transaction(anyio_backend) -> 
                      authority=authority, api_version="1.0.3") for i in range(3)]
     assert await store.insert_statements(batch, define=False) == [p.id for p in batch]
     assert [s.transactions for s in client.sessions] == [1]
+    from pymongo import ReadPreference
+
+    assert client.sessions[0].read_preference == ReadPreference.PRIMARY  # whatever the URL asks for reads
     await store.close()
 
 
@@ -214,4 +226,136 @@ async def test_a_standalone_server_has_no_transactions(anyio_backend) -> None:
     store = MongoStore("mongodb://mongomock/lrs_standalone", client=AsyncMongomockClient())
     await store.open()
     assert not store.transactions
+    await store.close()
+
+
+# -- writers at the same moment (found by a review against the real driver and server) --------------------
+
+AUTHORITY = {"objectType": "Agent", "account": {"homePage": "urn:test", "name": "w"}}
+
+
+def _prepared(statement_id: str | None = None, **fields):
+    from lrs.xapi.statements import prepare
+
+    body = {"actor": {"mbox": "mailto:a@example.com", "name": "Ann"}, "verb": {"id": "http://e.com/v"},
+            "object": {"id": "http://e.com/a", "definition": {"name": {"en-US": "A"}}}, **fields}
+    if statement_id is not None:
+        body["id"] = statement_id
+    return prepare(body, stored=f"2026-01-01T00:00:00.{uuid.uuid4().int % 10**6:06d}Z", authority=AUTHORITY,
+                   api_version="1.0.3")
+
+
+async def _store_while_reading(first_batch, second_batch) -> MongoStore:
+    """Two LRS processes on one (standalone) server: the second reads (its conflicts, referrers, targets),
+    then the first stores its whole batch, then the second writes what it read it should. On a replica
+    set each transaction's snapshot does the same."""
+    import asyncio
+
+    client = AsyncMongomockClient()
+    first, second = (MongoStore("mongodb://mongomock/lrs_concurrent", client=client) for _ in range(2))
+    await first.open()
+    await second.open()
+    has_read, first_done = asyncio.Event(), asyncio.Event()
+    collection = second._db["statements"]
+    real_insert_many = collection.insert_many
+
+    async def insert_many(docs, **kwargs):
+        has_read.set()
+        await first_done.wait()
+        return await real_insert_many(docs, **kwargs)
+
+    collection.insert_many = insert_many
+    second._c = lambda name: collection if name == "statements" else second._db[name]
+    late = asyncio.create_task(second.insert_statements(second_batch, define=False))
+    await has_read.wait()
+    await first.insert_statements(first_batch, define=False)
+    first_done.set()
+    await late
+    return first
+
+
+async def test_a_voiding_statement_and_its_target_stored_at_the_same_moment(anyio_backend) -> None:
+    target = _prepared()
+    voiding = _prepared(verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+                        object={"objectType": "StatementRef", "id": target.id})
+    store = await _store_while_reading([voiding], [target])
+    assert await store.get_statement(target.id, voided=False) is None
+    assert await store.get_statement(target.id, voided=True) is not None
+    await store.close()
+
+
+async def test_a_statement_ref_and_its_target_stored_at_the_same_moment(anyio_backend) -> None:
+    target = _prepared(actor={"mbox": "mailto:ben@example.com"})
+    referring = _prepared(object={"objectType": "StatementRef", "id": target.id})
+    store = await _store_while_reading([referring], [target])
+    page, _ = await store.query_statements(StatementQuery(agent="mbox:mailto:ben@example.com", limit=10))
+    assert {s["id"] for s in page} == {target.id, referring.id}  # the StatementRef filter rule holds
+    await store.close()
+
+
+async def test_a_standalone_retry_finishes_what_the_statements_it_stored_imply(anyio_backend) -> None:
+    """An ordered insert that met an id another writer had just stored kept the statements before it:
+    the retry must not take them for someone else's and skip their definitions, names and voiding."""
+    store = MongoStore("mongodb://mongomock/lrs_partial", client=AsyncMongomockClient())
+    await store.open()
+    earlier = _prepared()
+    await store.insert_statements([earlier], define=False)
+    ours = _prepared(actor={"mbox": "mailto:cy@example.com", "name": "Cy"},
+                     object={"id": "http://e.com/new-activity", "definition": {"name": {"en-US": "New"}}})
+    voiding = _prepared(verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+                        object={"objectType": "StatementRef", "id": earlier.id})
+    raced = _prepared()
+    statements = store._c("statements")
+    real_insert_many = statements.insert_many
+
+    async def racing_insert_many(docs, **kwargs):  # another writer stores `raced` just before us
+        if await statements.find_one({"_id": raced.id}) is None:
+            await real_insert_many([{**dict(docs[-1])}])
+        return await real_insert_many(docs, **kwargs)
+
+    statements.insert_many = racing_insert_many
+    store._c = lambda name: statements if name == "statements" else store._db[name]
+    ids = await store.insert_statements([ours, voiding, raced], define=False)
+    assert ids == [ours.id, voiding.id]  # stored by this call (raced: by the other writer)
+    assert await store.get_statement(earlier.id, voided=True) is not None
+    assert "http://e.com/new-activity" in await store.activities(["http://e.com/new-activity"])
+    assert await store.agent_names("mbox:mailto:cy@example.com") == ["Cy"]
+    await store.close()
+
+
+async def test_values_over_mongodb_s_document_limit_are_413_before_anything_is_written(
+    anyio_backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lrs.store import _mongo_documents, mongo
+    from lrs.xapi.attachments import Part
+    from lrs.xapi.documents import STATE, Document, DocumentScope, Precondition
+    from lrs.xapi.errors import XAPIError
+
+    monkeypatch.setattr(mongo, "MAX_VALUE_BYTES", 2000)
+    monkeypatch.setattr(_mongo_documents, "MAX_VALUE_BYTES", 2000)
+    store = MongoStore("mongodb://mongomock/lrs_sizes", client=AsyncMongomockClient())
+    await store.open()
+    small, large = _prepared(), _prepared(result={"response": "x" * 3000})
+    with pytest.raises(XAPIError) as err:
+        await store.insert_statements([small, large], define=False)
+    assert err.value.status == 413
+    with pytest.raises(XAPIError) as err:
+        await store.insert_statements([small], define=False, attachments=[Part("ab" * 32, "text/plain", b"x" * 3000)])
+    assert err.value.status == 413
+    assert await store.get_statement(small.id, voided=False) is None  # nothing of either batch
+    scope = DocumentScope(STATE, "http://e.com/a", "mbox:mailto:a@example.com", None)
+    with pytest.raises(XAPIError) as err:
+        await store.save_document(scope, "s", Document.new(b"y" * 3000, "text/plain", "2026-01-01T00:00:00.000000Z"),
+                                  merge=False, condition=Precondition())
+    assert err.value.status == 413
+    await store.close()
+
+
+async def test_every_collection_is_made_at_open(anyio_backend) -> None:
+    from lrs.store.mongo import COLLECTIONS
+
+    store = MongoStore("mongodb://mongomock/lrs_collections", client=AsyncMongomockClient())
+    await store.open()
+    assert set(COLLECTIONS) <= set(await store._db.list_collection_names())
+    await store.open()  # a second process opening the same database
     await store.close()
