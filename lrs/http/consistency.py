@@ -15,10 +15,11 @@ several LRS instances on one MongoDB, writes in flight in another process are no
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import datetime, timedelta
 
-from lrs.xapi.timestamps import format_stored, now, stored_sequence
+from lrs.xapi.timestamps import format_stored, now, parse_timestamp, stored_sequence
 
 _TICK = timedelta(microseconds=1)
 
@@ -42,6 +43,18 @@ class StoredClock:
     def end(self, token: int) -> None:
         """The write of ``token`` is over (committed, refused or failed)."""
         self._in_flight.pop(token, None)
+
+    async def settled(self, stored: str, *, patience: float = 1.0) -> None:
+        """Wait until no write of this process that was given a stored value at or before ``stored``
+        is in flight (at most ``patience`` seconds): then the header can be no earlier than a
+        statement read with that stored value (XAPI-00152)."""
+        moment = parse_timestamp(stored)
+        if moment is None or not self._in_flight:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + patience
+        while any(start <= moment for start in self._in_flight.values()) and loop.time() < deadline:
+            await asyncio.sleep(0.001)
 
     def consistent_through(self) -> str:
         """A value every statement stored at or before it is committed: a read that starts now

@@ -174,6 +174,11 @@ async def get_statements(request: Request) -> Response:
         if statement is None or (principal.reads_only_own and not _own(statement, principal)):
             raise XAPIError(404, f"no statement with id {query.statement_id}", error="not_found")
         [out] = await _formatted(store, [statement], query.format, languages)
+        # A statement stored after writes still in flight: the header waits for them, so as not to be
+        # earlier than the statement it comes with (XAPI-00152) nor claim what is not yet committed.
+        if statement["stored"] > consistent[CONSISTENT]:
+            await request.app.state.stored_clock.settled(statement["stored"])
+            consistent = _consistent(request)
         headers = {**consistent, "Last-Modified": http_date(statement["stored"])}
         if query.attachments:
             return await _with_attachments(store, [statement], out, headers, principal)

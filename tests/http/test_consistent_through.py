@@ -153,3 +153,39 @@ def test_a_read_returns_no_statement_stored_after_its_header(app, statement) -> 
     assert stored_seen == []  # B was committed, but stored after the header
     assert all(stored <= through for stored in stored_seen)
     assert after == b_ids + a_ids  # newest first, both there once A is committed
+
+
+def test_a_single_statement_read_waits_for_earlier_writes_in_flight(app, statement) -> None:
+    # XAPI-00152 for a single statement: B commits while A (stored before B) is in flight; a GET of B
+    # answers once A is committed, with a header not before B's stored.
+    async def scenario() -> tuple[str, str]:
+        async with app.router.lifespan_context(app):
+            store = app.state.store
+            insert = store.insert_statements
+            release, reached = asyncio.Event(), asyncio.Event()
+            calls = 0
+
+            async def first_slow(*args: Any, **kwargs: Any) -> Any:
+                nonlocal calls
+                calls += 1
+                if calls == 1:
+                    reached.set()
+                    await release.wait()
+                return await insert(*args, **kwargs)
+
+            store.insert_statements = first_slow
+            a = asyncio.create_task(_call(app, "POST", "/xapi/statements", body=orjson.dumps(statement())))
+            await reached.wait()
+            _, _, b_ids = await _call(app, "POST", "/xapi/statements", body=orjson.dumps(statement()))
+            read = asyncio.create_task(
+                _call(app, "GET", "/xapi/statements", b"statementId=" + orjson.loads(b_ids)[0].encode()))
+            await asyncio.sleep(0.05)
+            assert not read.done()  # waiting for A
+            release.set()
+            await a
+            status, headers, body = await read
+            assert status == 200
+            return headers[HEADER].decode(), orjson.loads(body)["stored"]
+
+    through, stored = asyncio.run(scenario())
+    assert stored <= through
