@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from lrs.xapi.documents import media_type
-from lrs.xapi.errors import bad_request
+from lrs.xapi.errors import XAPIError, bad_request
 
 MULTIPART = "multipart/mixed"
 HASH_HEADER = "x-experience-api-hash"
@@ -54,8 +54,22 @@ def parse(body: bytes, content_type: str) -> tuple[bytes, list[Part]]:
     (XAPI-00130), the first part is not application/json (XAPI-00134), or a later part
     has no X-Experience-API-Hash (XAPI-00132), a Content-Transfer-Encoding other than
     binary (XAPI-00135), or content whose digest is not that hash.
+
+    A body whose attachment data runs straight into the next delimiter, without the CRLF that
+    belongs to it (xAPIWrapper and xapi.js send several attachments so), is read that way when
+    read strictly its digests do not match and read so they all do.
     """
-    sections = list(_sections(body, boundary_of(content_type)))
+    boundary = boundary_of(content_type)
+    try:
+        return _parsed(list(_sections(body, boundary)))
+    except XAPIError as strict:
+        try:
+            return _parsed(list(_sections(body, boundary, lenient=True)))
+        except XAPIError:
+            raise strict from None
+
+
+def _parsed(sections: list[tuple[dict[str, str], bytes]]) -> tuple[bytes, list[Part]]:
     if not sections:
         raise bad_request("the multipart/mixed body has no parts", path="", error="multipart")
     head, statements = sections[0]
@@ -138,7 +152,8 @@ def as_declared(statements: Iterable[dict[str, Any]], found: dict[str, Part]) ->
 def build(statements_json: bytes, parts: Iterable[Part]) -> tuple[bytes, str]:
     """A multipart/mixed response: the statements (application/json) first, then each part once.
 
-    Returns the body and its Content-Type (with the boundary).
+    Returns the body and its Content-Type (with the boundary, unquoted: it is a plain token, and
+    TinCanJS and TinCanJava take whatever follows "boundary=", quotes included).
     """
     boundary = "xapi-" + os.urandom(12).hex()
     marker = b"--" + boundary.encode()
@@ -152,7 +167,7 @@ def build(statements_json: bytes, parts: Iterable[Part]) -> tuple[bytes, str]:
             part.content, _CRLF,
         ]
     chunks += [marker, b"--", _CRLF]
-    return b"".join(chunks), f'{MULTIPART}; boundary="{boundary}"'
+    return b"".join(chunks), f"{MULTIPART}; boundary={boundary}"
 
 
 def _attachments_of(statement: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -163,8 +178,9 @@ def _attachments_of(statement: dict[str, Any], path: str) -> Iterator[tuple[str,
                 yield f"{path}.attachments[{i}]", attachment
 
 
-def _sections(body: bytes, boundary: str) -> Iterator[tuple[dict[str, str], bytes]]:
-    """(headers with lower-case names, content) of each body part (RFC 2046 §5.1.1)."""
+def _sections(body: bytes, boundary: str, *, lenient: bool = False) -> Iterator[tuple[dict[str, str], bytes]]:
+    """(headers with lower-case names, content) of each body part (RFC 2046 §5.1.1). ``lenient``: a
+    delimiter need not follow a CRLF (one that does is still not part of the content)."""
     delimiter = b"--" + boundary.encode("latin-1")
     # The first delimiter may open the body; every other one follows a CRLF.
     if body.startswith(delimiter):
@@ -181,10 +197,19 @@ def _sections(body: bytes, boundary: str) -> Iterator[tuple[dict[str, str], byte
         if line_end < 0:
             raise bad_request("the multipart/mixed body ends before its closing boundary", path="", error="multipart")
         rest = rest[line_end + 2:]  # the rest of the delimiter line (transport padding)
-        end = rest.find(_CRLF + delimiter)
-        if end < 0:
-            raise bad_request("the multipart/mixed body ends before its closing boundary", path="", error="multipart")
-        part, rest = rest[:end], rest[end + 2 + len(delimiter):]
+        if lenient:
+            end = rest.find(delimiter)
+            if end < 0:
+                raise bad_request("the multipart/mixed body ends before its closing boundary", path="",
+                                  error="multipart")
+            part, rest = rest[:end], rest[end + len(delimiter):]
+            part = part[:-2] if part.endswith(_CRLF) else part
+        else:
+            end = rest.find(_CRLF + delimiter)
+            if end < 0:
+                raise bad_request("the multipart/mixed body ends before its closing boundary", path="",
+                                  error="multipart")
+            part, rest = rest[:end], rest[end + 2 + len(delimiter):]
         header_end = part.find(_CRLF + _CRLF)
         if part.startswith(_CRLF):
             raw_headers, content = b"", part[2:]

@@ -24,5 +24,15 @@ def negotiate(header: str | None) -> str | None:
     return None
 
 
+def advertised(version: str | None) -> list[str]:
+    """The versions GET /about lists for a request that follows ``version`` (None: no or an unknown header).
+
+    1.0.3 §2.8 asks for the latest version of each major version; a 1.0.x client is answered with the
+    1.0.x one only: the 1.0.3 conformance requirements allow "0.9", "0.95", "1.0.0" or "1.0.x" there
+    (XAPI-00316), and 1.0.x client libraries (TinCanPython, TinCan.NET) fail on a version they do not know.
+    """
+    return [V1] if version is not None and not is_v2(version) else list(SUPPORTED)
+
+
 def is_v2(version: str) -> bool:
     return version.startswith("2.")

@@ -308,6 +308,37 @@ def test_a_signature_of_a_statement_with_another_id_is_400(client, statement, si
     assert send(client, signed(original, jws(upper, key, x5c=certificate))[1]).status_code == 200
 
 
+def test_the_answer_s_boundary_is_what_follows_boundary_equals(client, statement):
+    # TinCanJS and TinCanJava read the boundary as content_type.split("boundary=")[1]: no quotes around it
+    sid = new_id()
+    assert send(client, multipart(statement(id=sid, attachments=[attachment(ESSAY)]), part(ESSAY))).status_code == 200
+    response = client.get(STATEMENTS, params={"statementId": sid, "attachments": "true"})
+    boundary = response.headers["content-type"].split("boundary=")[1]
+    assert response.content.startswith(b"--" + boundary.encode() + b"\r\n"), response.headers["content-type"]
+    assert response.content.rstrip().endswith(b"--" + boundary.encode() + b"--")
+
+
+def test_attachments_sent_without_the_crlf_before_each_delimiter_are_read(client, statement):
+    # xAPIWrapper (buildMultipartPost) and xapi.js (createMultiPart) write "--boundary" right after an
+    # attachment's bytes; RFC 2046 puts a CRLF there. Read so, the digests match.
+    essay2 = b"A second essay, about recursion."
+    sid = new_id()
+    sent = statement(id=sid, attachments=[attachment(ESSAY), attachment(essay2)])
+    body = (f"--{BOUNDARY}\r\nContent-Type: application/json\r\n\r\n".encode() + json.dumps(sent).encode()
+            + b"\r\n")
+    for data in (ESSAY, essay2):
+        body += (f"--{BOUNDARY}\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n"
+                 f"X-Experience-API-Hash: {sha256(data)}\r\n\r\n").encode() + data  # no CRLF after the data
+    body += f"--{BOUNDARY}--".encode()
+    response = send(client, body)
+    assert response.status_code == 200, response.text
+    [_, *data] = parts_of(client.get(STATEMENTS, params={"statementId": sid, "attachments": "true"}))
+    assert sorted(d for _, d in data) == sorted([ESSAY, essay2])
+    # data that does not match its digest either way is still refused
+    wrong = body.replace(essay2, essay2.upper())
+    assert_error(send(client, wrong), 400)
+
+
 def test_a_sha224_attachment_is_accepted(client, statement):
     # Data 2.4.11: sha2 is a SHA-2 digest; providers SHOULD use 256/384/512 (§1.5.2.s4.b4), SHA-224 is one too
     digest = hashlib.sha224(ESSAY).hexdigest()

@@ -291,6 +291,15 @@ def test_about_needs_neither_credentials_nor_version_header(bare_client):  # XAP
         assert isinstance(body["extensions"], dict)  # XAPI-00320
 
 
+def test_about_lists_what_the_client_s_major_version_can_use(bare_client):
+    # 1.0.3 §2.8: the latest version of each major version; XAPI-00316: a 1.0.x client may be shown only
+    # 0.9, 0.95, 1.0.0 or 1.0.x (TinCanPython and TinCan.NET raise on "2.0.0")
+    for version in ("1.0.0", "1.0.1", "1.0.3", "1.0"):
+        assert bare_client.get(ABOUT, headers={VERSION: version}).json()["version"] == ["1.0.3"], version
+    for headers in ({VERSION: "2.0.0"}, {VERSION: "2.0"}, {}, {VERSION: "0.95"}):
+        assert bare_client.get(ABOUT, headers=headers).json()["version"] == ["1.0.3", "2.0.0"], headers
+
+
 def test_about_ignores_the_version_header_and_accepts_credentials(client):  # Communication §2.8
     for version in ("0.9", "1.1.0", "2.0.0", "1.0.3"):
         assert client.get(ABOUT, headers={VERSION: version}).status_code == 200, version
