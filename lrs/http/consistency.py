@@ -49,8 +49,8 @@ class StoredClock:
         is in flight (at most ``patience`` seconds): then the header can be no earlier than a
         statement read with that stored value (XAPI-00152)."""
         moment = parse_timestamp(stored)
-        if moment is None or not self._in_flight:
-            return
+        if moment is None or not self._in_flight or self._last is None or moment > self._last:
+            return  # (a value this process never gave out: another process's, or another host's clock)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + patience
         while any(start <= moment for start in self._in_flight.values()) and loop.time() < deadline:

@@ -64,8 +64,8 @@ async def put_statement(request: Request) -> Response:
     validate_statement(body, version)
     if "id" in body and body["id"].lower() != statement_id.lower():
         raise bad_request("the statement's id does not match the statementId parameter", path="id", error="parameter")
+    body.setdefault("id", statement_id)  # (before the signature check: a signed payload's id is compared)
     stored_parts = _attachment_parts([body], parts, located=False, version=version)
-    body.setdefault("id", statement_id)
     _, headers = await _store_batch(request, [body], located=False, parts=stored_parts)
     return no_content({**_consistent(request), **headers})
 

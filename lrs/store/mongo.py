@@ -122,18 +122,21 @@ class MongoStore(MongoDocuments):
         violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (), void_any: bool = True,
     ) -> list[str]:
         for p in batch:  # refused before anything is written (a standalone server cannot undo a write)
-            if len(p.data) > MAX_VALUE_BYTES // 4:
-                _check_size(len(p.data.encode()), f"statement {p.id}")
+            if len(p.data) + 64 * len(p.keys) > MAX_VALUE_BYTES // 4:  # its JSON and its index keys
+                _check_size(len(p.data.encode()) + sum(len(k.encode()) + 16 for k in p.keys), f"statement {p.id}")
         for part in attachments:
             _check_size(len(part.content), f"the data of attachment {part.sha2}")
         names = self._names.pending(batch, define=define)
         mine: set[str] = set()  # standalone: the ids an earlier attempt of this call stored (nothing undid them)
+        violations_saved = False  # standalone: by an earlier attempt
 
         async def write(session: Any) -> list[str]:
+            nonlocal violations_saved
             ids = await self._insert(batch, define, credential, names, session, void_any=void_any,
                                      mine=mine if session is None else set())
-            if violations and ids:
+            if violations and ids and not violations_saved:
                 await self._save_violations(batch, ids, violations, session)
+                violations_saved = session is None
             # by digest, written once; only what the statements stored now declare
             wanted = declared_by_new(batch, set(ids)) if attachments else set()
             for part in {a.sha2: a for a in attachments if a.sha2 in wanted}.values():
@@ -158,9 +161,10 @@ class MongoStore(MongoDocuments):
             except XAPIError:
                 raise
             except Exception as exc:
-                # Run it again when it met another writer: a transaction conflict, or (standalone)
-                # an id another process stored meanwhile, which the next attempt compares.
-                if attempt == RETRIES - 1 or not _retryable(exc):
+                # Run it again when it met another writer: (standalone) an id another process stored
+                # meanwhile, which the next attempt compares. In a transaction, with_transaction has
+                # retried conflicts already (for up to two minutes): what it gives up on is final.
+                if attempt == RETRIES - 1 or not _retryable(exc, transient=not self._transactions):
                     raise
         await self._settle(batch, ids, void_any=void_any)
         self._names.recorded(names, define=define)
@@ -206,7 +210,6 @@ class MongoStore(MongoDocuments):
             r["ref"] for r in referrers
             if r.get("voiding") and voids_on_arrival(r["data"], r.get("voids_any", True), arrived[r["ref"]].data)
         }
-        await self._save_names(names, define, session)  # (after every check: a refused batch writes nothing)
         if new:
             try:
                 await statements.insert_many([
@@ -221,6 +224,7 @@ class MongoStore(MongoDocuments):
                 mine.update(p.id for p in new[: exc.details.get("nInserted", 0)])
                 raise
             mine.update(p.id for p in new)
+        await self._save_names(names, define, session)  # (once the statements are in: a refused batch writes none)
         earlier = sorted(to_void - {p.id for p in new})
         if earlier:
             await statements.update_many(
@@ -239,37 +243,41 @@ class MongoStore(MongoDocuments):
         server, what had been written by then), so a voiding statement and its target, or a
         StatementRef and its target, that two requests store at once can each miss the other. The
         last of the two to get here sees both, and does what the first could not (idempotent; SQLite
-        writes one batch at a time and needs none of this).
+        writes one batch at a time and needs none of this). The targets and referrers of statements
+        of the batch that were stored already are looked at too, so that a request whose settling
+        failed is settled when the client sends it again; who stored what is read from the
+        database, never from the request. Reads from the primary, whatever the URL's readPreference.
         """
-        if not ids:
-            return
-        statements = self._c("statements")
-        stored = {p.id: p for p in batch if p.id in set(ids)}
-        targets = sorted({p.ref for p in stored.values() if p.ref is not None})
+        from pymongo import ReadPreference
+
+        statements = self._c("statements").with_options(read_preference=ReadPreference.PRIMARY)
+        batch_ids = list(dict.fromkeys(p.id for p in batch))
+        targets = sorted({p.ref for p in batch if p.ref is not None})
         referrers = await statements.find(
-            _refs_to(list(stored) + targets), {"voiding": 1, "ref": 1, "voids_any": 1, "data": 1}).to_list(None)
-        voiding = [p for p in stored.values() if p.voids is not None]
-        if not referrers and not voiding:
+            _refs_to(batch_ids), {"voiding": 1, "ref": 1, "voids_any": 1, "data": 1}).to_list(None)
+        if not referrers and not targets:
             return
+        voiding_referrers = [r for r in referrers if r.get("voiding")]
+        new = set(ids)
+        voids = {p.voids: p for p in batch if p.voids is not None and p.id in new}  # voiding statements stored now
+        candidates = sorted({r["ref"] for r in voiding_referrers} | set(voids))
+        unvoided = {d["_id"]: d["data"] for d in await statements.find(
+            {"_id": {"$in": candidates}, "voiding": False, "voided": False}, {"data": 1}).to_list(None)
+        } if candidates else {}
         to_void = {
-            r["ref"] for r in referrers
-            if r.get("voiding") and r["ref"] in stored
-            and voids_on_arrival(r["data"], r.get("voids_any", True), stored[r["ref"]].data)
+            r["ref"] for r in voiding_referrers
+            if r["ref"] in unvoided and voids_on_arrival(r["data"], r.get("voids_any", True), unvoided[r["ref"]])
+        } | {
+            target for target, p in voids.items() if target in unvoided and voids_on_arrival(p.data, void_any, unvoided[target])
         }
-        if voiding:  # targets that were not there when this batch read
-            found = {d["_id"]: d["data"] for d in await statements.find(
-                {"_id": {"$in": [p.voids for p in voiding]}, "voiding": False, "voided": False}, {"data": 1},
-            ).to_list(None)}
-            to_void |= {p.voids for p in voiding if p.voids in found and voids_on_arrival(p.data, void_any, found[p.voids])}
         if to_void:
             await statements.update_many(
                 {"_id": {"$in": sorted(to_void)}, "voiding": False, "voided": False}, {"$set": {"voided": True}})
-        if referrers:
-            await self._propagate(list(stored) + targets, None)
+        await self._propagate(batch_ids + targets, None, statements)
 
-    async def _propagate(self, targets: list[str], session: Any) -> None:
+    async def _propagate(self, targets: list[str], session: Any, statements: Any = None) -> None:
         """Statements targeting these (StatementRef) inherit their filter keys, recursively."""
-        statements = self._c("statements")
+        statements = statements if statements is not None else self._c("statements")
         while targets:
             referrers = await statements.find(_refs_to(targets), {"keys": 1, "ref": 1}, session=session).to_list(None)
             if not referrers:
@@ -450,11 +458,12 @@ def _only_duplicates(exc: Any) -> bool:
     return bool(errors) and all(e.get("code") == 11000 for e in errors)
 
 
-def _retryable(exc: Exception) -> bool:
+def _retryable(exc: Exception, *, transient: bool = True) -> bool:
+    """A duplicate id another writer stored meanwhile; with ``transient``, also a transient error."""
     from pymongo.errors import BulkWriteError, DuplicateKeyError
 
     labels = getattr(exc, "has_error_label", None)
-    if labels is not None and labels("TransientTransactionError"):
+    if transient and labels is not None and labels("TransientTransactionError"):
         return True
     if isinstance(exc, DuplicateKeyError):
         return True

@@ -144,7 +144,8 @@ def as_declared(statements: Iterable[dict[str, Any]], found: dict[str, Part]) ->
         part = found.get(str(attachment.get("sha2", "")).lower())
         if part is not None:
             content_type = attachment.get("contentType")
-            content_type = content_type if isinstance(content_type, str) and content_type else part.content_type
+            if not isinstance(content_type, str) or not content_type.isprintable() or not content_type.isascii():
+                content_type = part.content_type  # (validation refuses such; stored before it did: not a header)
             out.setdefault((part.sha2, content_type), Part(part.sha2, content_type, part.content))
     return list(out.values())
 

@@ -37,6 +37,7 @@ from lrs.xapi.errors import invalid
 # best effort). Kept identical to the "iri" pattern of statement_schemas/*.json.
 IRI_PATTERN = r'^[A-Za-z][A-Za-z0-9+.-]*:[^\s\x00-\x1F\x7F-\x9F<>"{}|\\^`]+$'
 _IRI = re.compile(IRI_PATTERN[:-1] + r"\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\Z")
 
 # RFC 5646 section 2.1, matched case-insensitively. Duplicate singletons and
@@ -209,6 +210,9 @@ def check_statement(st: dict[str, Any], path: str, *, sub: bool = False) -> None
         _check_authority(st["authority"], _at(path, "authority"))
     for i, attachment in enumerate(st.get("attachments", ())):
         at = f"{_at(path, 'attachments')}[{i}]"
+        if _CONTROL.search(attachment["contentType"]):  # (a schema's $ may let a final newline through)
+            raise invalid(at + ".contentType", "is not an Internet Media Type such as text/plain: it holds a"
+                          " control character (a line break would end a multipart part's headers)", rule="content-type")
         check_language_map(attachment["display"], at + ".display")
         if "description" in attachment:
             check_language_map(attachment["description"], at + ".description")

@@ -401,3 +401,21 @@ def test_a_read_mine_credential_gets_no_data_another_credential_sent(client, sta
     assert data == IMAGE
     [_, (_, data)] = parts_of(client.get(STATEMENTS, params={"statementId": probe_id, "attachments": "true"}))
     assert data == ESSAY
+
+
+def test_a_signature_of_another_id_is_400_also_on_put(client, statement, signer):
+    # PUT ?statementId=Y with a body without id, signed as statement X: the payload's id is not Y's
+    key, certificate = signer
+    original = statement()
+    target = new_id()
+    body = signed(original, jws({**original, "id": new_id()}, key, x5c=certificate))[1]
+    assert_error(send(client, body, method="PUT", statement_id=target), 400)
+    assert_error(client.get(STATEMENTS, params={"statementId": target}), 404)
+
+
+def test_a_content_type_with_a_line_break_is_400(client, statement):
+    # a contentType is written into a multipart answer's part headers: no line may end inside it
+    for content_type in ("text/plain\r\n\r\n;x", "text/plain\n", "text/plain;\nX-Experience-API-Hash: 00"):
+        sent = statement(attachments=[attachment(ESSAY, content_type, fileUrl="http://example.com/e.txt")])
+        body = assert_error(client.post(STATEMENTS, json=sent), 400)
+        assert body["path"] == "attachments[0].contentType", body

@@ -189,3 +189,21 @@ def test_a_single_statement_read_waits_for_earlier_writes_in_flight(app, stateme
 
     through, stored = asyncio.run(scenario())
     assert stored <= through
+
+
+def test_a_statement_another_process_stored_is_not_waited_for() -> None:
+    # A stored value this process never gave out (another process's, another host's clock ahead):
+    # waiting for this process's writes would not make the header reach it.
+    clock = StoredClock()
+    clock.begin(1)  # a write in flight, never ended
+
+    async def wait(stored: str) -> float:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await clock.settled(stored, patience=0.5)
+        return loop.time() - started
+
+    ahead = format_stored(now() + timedelta(seconds=5))
+    assert asyncio.run(wait(ahead)) < 0.1
+    _, [own] = clock.begin(1)  # this process's own later value: it waits for the earlier write
+    assert asyncio.run(wait(own)) >= 0.5

@@ -38,6 +38,10 @@ class AsyncCollection:
     def __init__(self, collection: Any) -> None:
         self._c = collection
 
+    def with_options(self, **kwargs: Any) -> AsyncCollection:
+        self.options = kwargs
+        return self
+
     def find(self, *args: Any, session: Any = None, **kwargs: Any) -> AsyncCursor:
         return AsyncCursor(self._c.find(*args, **kwargs))
 

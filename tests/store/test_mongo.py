@@ -234,14 +234,14 @@ async def test_a_standalone_server_has_no_transactions(anyio_backend) -> None:
 AUTHORITY = {"objectType": "Agent", "account": {"homePage": "urn:test", "name": "w"}}
 
 
-def _prepared(statement_id: str | None = None, **fields):
+def _prepared(statement_id: str | None = None, *, by=None, **fields):
     from lrs.xapi.statements import prepare
 
     body = {"actor": {"mbox": "mailto:a@example.com", "name": "Ann"}, "verb": {"id": "http://e.com/v"},
             "object": {"id": "http://e.com/a", "definition": {"name": {"en-US": "A"}}}, **fields}
     if statement_id is not None:
         body["id"] = statement_id
-    return prepare(body, stored=f"2026-01-01T00:00:00.{uuid.uuid4().int % 10**6:06d}Z", authority=AUTHORITY,
+    return prepare(body, stored=f"2026-01-01T00:00:00.{uuid.uuid4().int % 10**6:06d}Z", authority=by or AUTHORITY,
                    api_version="1.0.3")
 
 
@@ -358,4 +358,24 @@ async def test_every_collection_is_made_at_open(anyio_backend) -> None:
     await store.open()
     assert set(COLLECTIONS) <= set(await store._db.list_collection_names())
     await store.open()  # a second process opening the same database
+    await store.close()
+
+
+async def test_re_sending_another_credential_s_statement_does_not_void_it_for_the_sender(anyio_backend) -> None:
+    """Settling reads who stored a statement from the database: a re-sent copy carries the sender's
+    authority, and must not let a voiding statement of that sender void what another credential stored."""
+    store = MongoStore("mongodb://mongomock/lrs_resend", client=AsyncMongomockClient())
+    await store.open()
+    other = {"objectType": "Agent", "account": {"homePage": "urn:test", "name": "other"}}
+    target_id = str(uuid.uuid4())
+    voiding = _prepared(verb={"id": "http://adlnet.gov/expapi/verbs/voided"},
+                        object={"objectType": "StatementRef", "id": target_id})
+    await store.insert_statements([voiding], define=False, void_any=False)  # its target is not there yet
+    target = _prepared(target_id, by=other)
+    await store.insert_statements([target], define=False)  # another credential's: not voided on arrival
+    assert await store.get_statement(target_id, voided=False) is not None
+    copy = _prepared(target_id)  # the same statement, sent again by the voiding statement's credential
+    copy.statement["stored"] = target.statement["stored"]
+    assert await store.insert_statements([copy], define=False, void_any=False) == []
+    assert await store.get_statement(target_id, voided=False) is not None
     await store.close()
