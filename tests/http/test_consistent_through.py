@@ -115,28 +115,36 @@ def test_the_header_stops_before_the_earliest_write_in_flight(monkeypatch: pytes
     assert clock.consistent_through() == format_stored(t0 + timedelta(seconds=2) - timedelta(microseconds=1))
 
 
+async def _post_held_in_flight(app: Any, body: dict[str, Any], release: asyncio.Event) -> asyncio.Task:
+    """POST ``body`` and hold its write in flight (stored values given, nothing committed) until
+    ``release`` is set; later writes go through at once. Returns the POST's task."""
+    store = app.state.store
+    insert = store.insert_statements
+    reached = asyncio.Event()
+    calls = 0
+
+    async def first_held(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            reached.set()
+            await release.wait()
+        return await insert(*args, **kwargs)
+
+    store.insert_statements = first_held
+    task = asyncio.create_task(_call(app, "POST", "/xapi/statements", body=orjson.dumps(body)))
+    await reached.wait()
+    return task
+
+
 def test_a_read_returns_no_statement_stored_after_its_header(app, statement) -> None:
     # XAPI-00152: the header "is not before any of the stored values of any of the returned Statements".
     # A is in flight (stored, not committed) while B, stored after A, commits: a read then must not
     # return B (its header stops before A), and returns both once A is committed. Found by a probe.
     async def scenario() -> tuple[str, list[str], list[str], list[str], list[str]]:
         async with app.router.lifespan_context(app):
-            store = app.state.store
-            insert = store.insert_statements
-            release, reached = asyncio.Event(), asyncio.Event()
-            calls = 0
-
-            async def first_slow(*args: Any, **kwargs: Any) -> Any:
-                nonlocal calls
-                calls += 1
-                if calls == 1:
-                    reached.set()
-                    await release.wait()
-                return await insert(*args, **kwargs)
-
-            store.insert_statements = first_slow
-            a = asyncio.create_task(_call(app, "POST", "/xapi/statements", body=orjson.dumps(statement())))
-            await reached.wait()
+            release = asyncio.Event()
+            a = await _post_held_in_flight(app, statement(), release)
             status, _, b_ids = await _call(app, "POST", "/xapi/statements", body=orjson.dumps(statement()))
             assert status == 200
             status, headers, body = await _call(app, "GET", "/xapi/statements")
@@ -160,22 +168,8 @@ def test_a_single_statement_read_waits_for_earlier_writes_in_flight(app, stateme
     # answers once A is committed, with a header not before B's stored.
     async def scenario() -> tuple[str, str]:
         async with app.router.lifespan_context(app):
-            store = app.state.store
-            insert = store.insert_statements
-            release, reached = asyncio.Event(), asyncio.Event()
-            calls = 0
-
-            async def first_slow(*args: Any, **kwargs: Any) -> Any:
-                nonlocal calls
-                calls += 1
-                if calls == 1:
-                    reached.set()
-                    await release.wait()
-                return await insert(*args, **kwargs)
-
-            store.insert_statements = first_slow
-            a = asyncio.create_task(_call(app, "POST", "/xapi/statements", body=orjson.dumps(statement())))
-            await reached.wait()
+            release = asyncio.Event()
+            a = await _post_held_in_flight(app, statement(), release)
             _, _, b_ids = await _call(app, "POST", "/xapi/statements", body=orjson.dumps(statement()))
             read = asyncio.create_task(
                 _call(app, "GET", "/xapi/statements", b"statementId=" + orjson.loads(b_ids)[0].encode()))
