@@ -23,7 +23,7 @@ from lrs.export.filters import FILTERS, context_ids, in_subtree, matches_filters
 from lrs.export.filters import check as check_filters
 from lrs.store.base import Store, iter_statements
 from lrs.xapi.errors import bad_request
-from lrs.xapi.query import StatementQuery, check_names, parse_bool, parse_statement_params
+from lrs.xapi.query import StatementQuery, check_names, check_repeated, parse_bool, parse_statement_params
 from lrs.xapi.statements import VOIDED_VERB
 
 PAGE = 500
@@ -34,9 +34,7 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
     from lrs.export.writers import CSV_DATE_FORMAT, typed_frame, unify
     params = request.query_params
     check_names(params.keys(), frozenset(FILTERS) | {"include_voided", "pseudonymize"})
-    for name in params.keys():
-        if len(params.getlist(name)) > 1:  # which one was meant? (pseudonymize=true&pseudonymize=false)
-            raise bad_request(f"parameter {name!r} is given more than once", path=name, error="parameter")
+    check_repeated(params.multi_items())  # which one was meant? (pseudonymize=true&pseudonymize=false)
     filters = {name: params[name] for name in FILTERS if name in params}
     include_voided = parse_bool(params, "include_voided")
     pseudonymize = parse_bool(params, "pseudonymize") if "pseudonymize" in params else True
