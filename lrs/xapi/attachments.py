@@ -183,6 +183,7 @@ def _sections(body: bytes, boundary: str, *, lenient: bool = False) -> Iterator[
     """(headers with lower-case names, content) of each body part (RFC 2046 §5.1.1). ``lenient``: a
     delimiter need not follow a CRLF (one that does is still not part of the content)."""
     delimiter = b"--" + boundary.encode("latin-1")
+    separator = delimiter if lenient else _CRLF + delimiter  # what ends a part's content
     # The first delimiter may open the body; every other one follows a CRLF.
     if body.startswith(delimiter):
         rest = body[len(delimiter):]
@@ -198,19 +199,12 @@ def _sections(body: bytes, boundary: str, *, lenient: bool = False) -> Iterator[
         if line_end < 0:
             raise bad_request("the multipart/mixed body ends before its closing boundary", path="", error="multipart")
         rest = rest[line_end + 2:]  # the rest of the delimiter line (transport padding)
-        if lenient:
-            end = rest.find(delimiter)
-            if end < 0:
-                raise bad_request("the multipart/mixed body ends before its closing boundary", path="",
-                                  error="multipart")
-            part, rest = rest[:end], rest[end + len(delimiter):]
-            part = part[:-2] if part.endswith(_CRLF) else part
-        else:
-            end = rest.find(_CRLF + delimiter)
-            if end < 0:
-                raise bad_request("the multipart/mixed body ends before its closing boundary", path="",
-                                  error="multipart")
-            part, rest = rest[:end], rest[end + 2 + len(delimiter):]
+        end = rest.find(separator)
+        if end < 0:
+            raise bad_request("the multipart/mixed body ends before its closing boundary", path="", error="multipart")
+        part, rest = rest[:end], rest[end + len(separator):]
+        if lenient and part.endswith(_CRLF):  # a CRLF that is there still belongs to the delimiter
+            part = part[:-2]
         header_end = part.find(_CRLF + _CRLF)
         if part.startswith(_CRLF):
             raw_headers, content = b"", part[2:]
