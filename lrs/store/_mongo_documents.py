@@ -20,6 +20,13 @@ RETRIES = 5  # compare-and-swap attempts
 MAX_VALUE_BYTES = 16 * 1024 * 1024 - 64 * 1024
 
 
+def check_size(size: int, what: str) -> None:
+    """413 when ``what`` (``size`` bytes) would not fit in one MongoDB document."""
+    if size > MAX_VALUE_BYTES:
+        raise XAPIError(413, f"{what} is {size:,} bytes; the MongoDB store keeps at most {MAX_VALUE_BYTES:,}"
+                        " bytes in one value (a MongoDB document is at most 16 MiB)", error="too_large")
+
+
 class MongoDocuments:
     """Mixed into ``MongoStore``, which provides ``_c(collection name)``."""
 
@@ -66,9 +73,7 @@ class MongoDocuments:
     ) -> None:
         from pymongo.errors import DuplicateKeyError
 
-        if len(document.contents) > MAX_VALUE_BYTES:  # (a merge only makes an accepted object larger by a little)
-            raise XAPIError(413, f"the document is {len(document.contents):,} bytes; the MongoDB store keeps at most"
-                            f" {MAX_VALUE_BYTES:,} bytes in one (a MongoDB document is at most 16 MiB)", error="too_large")
+        check_size(len(document.contents), "the document")  # (a merge makes an accepted object larger by a little)
         collection, key = self._c("documents"), self._key(scope, doc_id)
         for _ in range(RETRIES):  # compare-and-swap on the ETag read: the check and the write are one step
             current = self._document(await collection.find_one(key))

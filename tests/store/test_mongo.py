@@ -168,7 +168,7 @@ async def test_every_statement_query_uses_an_index(mongodb: MongoStore, fields) 
 
 async def test_the_statement_ref_look_up_of_every_write_uses_the_ref_index(mongodb: MongoStore) -> None:
     # the index is partial ({ref: {$type: "string"}}): a query must state that filter to use it
-    from lrs.store.mongo import _refs_to
+    from lrs.store._mongo_write import _refs_to
 
     plan = await mongodb._c("statements").find(_refs_to([str(uuid.uuid4()), str(uuid.uuid4())])).explain()
     stages = _stages(plan.get("queryPlanner", plan))
@@ -326,13 +326,12 @@ async def test_a_standalone_retry_finishes_what_the_statements_it_stored_imply(a
 async def test_values_over_mongodb_s_document_limit_are_413_before_anything_is_written(
     anyio_backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lrs.store import _mongo_documents, mongo
+    from lrs.store import _mongo_documents
     from lrs.xapi.attachments import Part
     from lrs.xapi.documents import STATE, Document, DocumentScope, Precondition
     from lrs.xapi.errors import XAPIError
 
-    monkeypatch.setattr(mongo, "MAX_VALUE_BYTES", 2000)
-    monkeypatch.setattr(_mongo_documents, "MAX_VALUE_BYTES", 2000)
+    monkeypatch.setattr(_mongo_documents, "MAX_VALUE_BYTES", 2000)  # (read there by every size check)
     store = MongoStore("mongodb://mongomock/lrs_sizes", client=AsyncMongomockClient())
     await store.open()
     small, large = _prepared(), _prepared(result={"response": "x" * 3000})
