@@ -271,12 +271,27 @@ def connect_indexer(path: str, *, busy_timeout_ms: int = 60_000) -> sqlite3.Conn
     return conn
 
 
+INDEX_CHUNK = 25_000  # statements (and re-index requests) per transaction of the indexer
+
+
 def index(conn: sqlite3.Connection) -> None:
     """Move the keys of every statement not yet indexed, and of re-index requests, into the key index.
 
-    ``conn`` comes from ``connect_indexer``. One deferred transaction: it reads the
-    statements file and takes the write lock of the key index file only, so the
-    statement writer goes on meanwhile. Each step is one SQL statement, in C.
+    ``conn`` comes from ``connect_indexer``. Each step is one SQL statement, in C.
+    ``INDEX_CHUNK`` statements at a time, each chunk a transaction of its own: the
+    sort before the insert holds a chunk's rows in memory, so a key index that is
+    far behind (rebuilt after deletion, or an indexer starved by a busy machine)
+    costs no more memory than one that is a little behind.
+    """
+    while _index_chunk(conn):
+        pass
+
+
+def _index_chunk(conn: sqlite3.Connection) -> bool:
+    """Index up to ``INDEX_CHUNK`` statements and as many re-index requests; whether more are waiting.
+
+    One deferred transaction: it reads the statements file and takes the write lock
+    of the key index file only, so the statement writer goes on meanwhile.
     """
     conn.execute("BEGIN")
     try:
@@ -285,25 +300,28 @@ def index(conn: sqlite3.Connection) -> None:
             for name in ("indexed_seq", "reindexed")
         )
         top = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM m.statements").fetchone()[0]
-        if top > indexed:
+        upto = min(top, indexed + INDEX_CHUNK)
+        if upto > indexed:
             conn.execute(
                 "INSERT OR IGNORE INTO statement_keys(key, stored, seq)"
                 " SELECT j.value, s.stored, s.seq FROM m.statements s, json_each(s.keys) j"
                 " WHERE s.seq > ? AND s.seq <= ? ORDER BY 1, 2, 3",
-                (indexed, top),
+                (indexed, upto),
             )
-            conn.execute("UPDATE meta SET value = ? WHERE name = 'indexed_seq'", (top,))
+            conn.execute("UPDATE meta SET value = ? WHERE name = 'indexed_seq'", (upto,))
         last = conn.execute("SELECT IFNULL(MAX(id), 0) FROM m.reindex").fetchone()[0]
-        if last > reindexed:
+        through = min(last, reindexed + INDEX_CHUNK)
+        if through > reindexed:
             conn.execute(
                 "INSERT OR IGNORE INTO statement_keys(key, stored, seq)"
                 " SELECT j.value, s.stored, s.seq FROM m.reindex r JOIN m.statements s ON s.seq = r.seq,"
                 " json_each(s.keys) j WHERE r.id > ? AND r.id <= ?",
-                (reindexed, last),
+                (reindexed, through),
             )
-            conn.execute("UPDATE meta SET value = ? WHERE name = 'reindexed'", (last,))
+            conn.execute("UPDATE meta SET value = ? WHERE name = 'reindexed'", (through,))
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    return upto < top or through < last

@@ -69,6 +69,67 @@ def test_a_busy_indexer_looks_at_the_database_only_every_index_batch(tmp_path: P
         indexer.close()
 
 
+async def test_the_indexer_catches_up_a_chunk_per_transaction(tmp_path: Path, monkeypatch) -> None:
+    """A key index far behind (rebuilt, or an indexer starved of CPU) is caught up INDEX_CHUNK
+    statements and re-index requests at a time, each chunk committed on its own: the sort
+    before the insert holds one chunk in memory, not the whole backlog."""
+    from lrs.store import _sqlite_writer as writer
+
+    monkeypatch.setattr(db, "INDEX_CHUNK", 2)
+    path = str(tmp_path / "lrs.sqlite3")
+    store = SQLiteStore(path, synchronous="NORMAL")
+    await store.open()
+    statements = [make() for _ in range(5)]
+    await store.insert_statements(statements, define=False)
+    await store.close()
+    for suffix in (".keys", ".keys-wal", ".keys-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    db.create(path)
+    conn = db.connect_indexer(path)
+    commits: list[int] = []
+    conn.set_trace_callback(lambda sql: sql == "COMMIT" and commits.append(
+        conn.execute("SELECT value FROM meta WHERE name = 'indexed_seq'").fetchone()[0]))
+    try:
+        conn.execute("INSERT INTO m.reindex(seq) SELECT seq FROM m.statements")  # five re-index requests too
+        writer.index_now(path, conn)
+        assert commits == [2, 4, 5]
+        assert db.index_lag(conn, statements="m", keys="main") == 0
+        rows = conn.execute("SELECT COUNT(DISTINCT seq) FROM statement_keys").fetchone()[0]
+        assert rows == 5
+    finally:
+        conn.close()
+    store = SQLiteStore(path, synchronous="NORMAL")
+    await store.open()
+    try:
+        page, _ = await store.query_statements(query(agent=ifi_key(ADA)))
+        assert {s["id"] for s in page} == {p.id for p in statements}
+    finally:
+        await store.close()
+
+
+@pytest.mark.skipif(not os.sys.platform.startswith("linux"), reason="thread priorities are set on Linux only")
+def test_the_indexer_thread_runs_at_a_lower_priority(tmp_path: Path) -> None:
+    """The indexer can wait; requests and the writer cannot: it runs BACKGROUND_NICE lower."""
+    import time
+
+    from lrs.store import _sqlite_writer as writer
+
+    path = str(tmp_path / "lrs.sqlite3")
+    db.create(path)
+    indexer = writer.Indexer(path, synchronous="NORMAL")
+    indexer.start()
+    try:
+        deadline = time.monotonic() + 5
+        while indexer.native_id is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05)
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, indexer.native_id) == min(19, mine + writer.BACKGROUND_NICE)
+    finally:
+        indexer.close()
+
+
 def _to_format_0(path: str) -> None:
     """Rewrite both files as the release before key ids wrote them: key strings everywhere, no format marks."""
     conn = sqlite3.connect(path, isolation_level=None)
