@@ -110,9 +110,14 @@ class Server:
             cmd += ["--workers", str(self.workers)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("LRS_")}  # the defaults, honestly
         env.update(LRS_ADMIN_KEY=ADMIN_KEY, LRS_ADMIN_SECRET=ADMIN_SECRET)
+        # This checkout last: a build named in PYTHONPATH comes first (A/B comparisons).
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [env.get("PYTHONPATH"), str(Path(__file__).resolve().parent.parent)]))
         self._log = open(self.log_path, "wb")
+        # Started in the log's directory, not here: `python -m` puts its working directory first on
+        # sys.path, so a checkout it runs in would shadow the `lrs` this interpreter imports (the
+        # installed one, or another build's through PYTHONPATH).
         self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True, cwd=self.log_path.parent)
         self.command = " ".join(cmd)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
