@@ -281,14 +281,20 @@ def index(conn: sqlite3.Connection) -> None:
     ``INDEX_CHUNK`` statements at a time, each chunk a transaction of its own: the
     sort before the insert holds a chunk's rows in memory, so a key index that is
     far behind (rebuilt after deletion, or an indexer starved by a busy machine)
-    costs no more memory than one that is a little behind.
+    costs no more memory than one that is a little behind. It indexes what was
+    committed when it was called, not what writers add meanwhile (a read that
+    waits for it would otherwise wait for as long as they keep writing).
     """
-    while _index_chunk(conn):
+    top, last = conn.execute(
+        "SELECT (SELECT IFNULL(MAX(seq), 0) FROM m.statements), (SELECT IFNULL(MAX(id), 0) FROM m.reindex)"
+    ).fetchone()
+    while _index_chunk(conn, top, last):
         pass
 
 
-def _index_chunk(conn: sqlite3.Connection) -> bool:
-    """Index up to ``INDEX_CHUNK`` statements and as many re-index requests; whether more are waiting.
+def _index_chunk(conn: sqlite3.Connection, top: int, last: int) -> bool:
+    """Index up to ``INDEX_CHUNK`` statements up to seq ``top`` and as many re-index requests up to
+    id ``last``; whether more of those are waiting.
 
     One deferred transaction: it reads the statements file and takes the write lock
     of the key index file only, so the statement writer goes on meanwhile.
@@ -299,7 +305,6 @@ def _index_chunk(conn: sqlite3.Connection) -> bool:
             conn.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()[0]
             for name in ("indexed_seq", "reindexed")
         )
-        top = conn.execute("SELECT IFNULL(MAX(seq), 0) FROM m.statements").fetchone()[0]
         upto = min(top, indexed + INDEX_CHUNK)
         if upto > indexed:
             conn.execute(
@@ -309,7 +314,6 @@ def _index_chunk(conn: sqlite3.Connection) -> bool:
                 (indexed, upto),
             )
             conn.execute("UPDATE meta SET value = ? WHERE name = 'indexed_seq'", (upto,))
-        last = conn.execute("SELECT IFNULL(MAX(id), 0) FROM m.reindex").fetchone()[0]
         through = min(last, reindexed + INDEX_CHUNK)
         if through > reindexed:
             conn.execute(

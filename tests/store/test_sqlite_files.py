@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,32 @@ async def test_the_indexer_catches_up_a_chunk_per_transaction(tmp_path: Path, mo
         assert {s["id"] for s in page} == {p.id for p in statements}
     finally:
         await store.close()
+
+
+def test_catching_up_stops_at_what_was_committed_when_it_began(tmp_path: Path, monkeypatch) -> None:
+    """A read that catches the index up waits for the statements committed before it, not for
+    those that writers keep adding meanwhile (chunk by chunk, that could go on for as long as
+    they write)."""
+    from lrs.store import _sqlite_writer as writer
+
+    monkeypatch.setattr(db, "INDEX_CHUNK", 2)
+    path = str(tmp_path / "lrs.sqlite3")
+    db.create(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    add = "INSERT INTO statements(id, stored, keys, data) VALUES (?, '2026-01-01T00:00:00.000000Z', '[]', '{}')"
+    for _ in range(5):
+        other.execute(add, (str(uuid.uuid4()),))
+    conn = db.connect_indexer(path)
+    # every chunk committed, a writer commits another statement
+    conn.set_trace_callback(lambda sql: sql == "COMMIT" and other.execute(add, (str(uuid.uuid4()),)))
+    try:
+        writer.index_now(path, conn)
+        conn.set_trace_callback(None)
+        assert conn.execute("SELECT value FROM meta WHERE name = 'indexed_seq'").fetchone()[0] == 5
+        assert db.index_lag(conn, statements="m", keys="main") == 3  # the three added meanwhile
+    finally:
+        conn.close()
+        other.close()
 
 
 @pytest.mark.skipif(not os.sys.platform.startswith("linux"), reason="thread priorities are set on Linux only")
