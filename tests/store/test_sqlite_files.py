@@ -19,16 +19,20 @@ from tests.store.test_contract import ADA, BOB, make, query
 pytestmark = pytest.mark.anyio
 
 
-async def test_a_deleted_key_index_is_rebuilt_from_the_statements(tmp_path: Path) -> None:
-    path = str(tmp_path / "lrs.sqlite3")
+async def _stored_without_key_index(path: str, count: int) -> list:
+    """``count`` statements stored in a database at ``path`` whose key index file is then deleted."""
     store = SQLiteStore(path, synchronous="NORMAL")
     await store.open()
-    statements = [make() for _ in range(3)]
+    statements = [make() for _ in range(count)]
     await store.insert_statements(statements, define=False)
     await store.close()
     for suffix in (".keys", ".keys-wal", ".keys-shm"):
         if os.path.exists(path + suffix):
             os.remove(path + suffix)
+    return statements
+
+
+async def _assert_found_by_agent(path: str, statements: list) -> None:
     store = SQLiteStore(path, synchronous="NORMAL")
     await store.open()
     try:
@@ -36,6 +40,12 @@ async def test_a_deleted_key_index_is_rebuilt_from_the_statements(tmp_path: Path
         assert {s["id"] for s in page} == {p.id for p in statements}
     finally:
         await store.close()
+
+
+async def test_a_deleted_key_index_is_rebuilt_from_the_statements(tmp_path: Path) -> None:
+    path = str(tmp_path / "lrs.sqlite3")
+    statements = await _stored_without_key_index(path, 3)
+    await _assert_found_by_agent(path, statements)
 
 
 def test_a_busy_indexer_looks_at_the_database_only_every_index_batch(tmp_path: Path, monkeypatch) -> None:
@@ -78,14 +88,7 @@ async def test_the_indexer_catches_up_a_chunk_per_transaction(tmp_path: Path, mo
 
     monkeypatch.setattr(db, "INDEX_CHUNK", 2)
     path = str(tmp_path / "lrs.sqlite3")
-    store = SQLiteStore(path, synchronous="NORMAL")
-    await store.open()
-    statements = [make() for _ in range(5)]
-    await store.insert_statements(statements, define=False)
-    await store.close()
-    for suffix in (".keys", ".keys-wal", ".keys-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
+    statements = await _stored_without_key_index(path, 5)
     db.create(path)
     conn = db.connect_indexer(path)
     commits: list[int] = []
@@ -100,13 +103,7 @@ async def test_the_indexer_catches_up_a_chunk_per_transaction(tmp_path: Path, mo
         assert rows == 5
     finally:
         conn.close()
-    store = SQLiteStore(path, synchronous="NORMAL")
-    await store.open()
-    try:
-        page, _ = await store.query_statements(query(agent=ifi_key(ADA)))
-        assert {s["id"] for s in page} == {p.id for p in statements}
-    finally:
-        await store.close()
+    await _assert_found_by_agent(path, statements)
 
 
 def test_catching_up_stops_at_what_was_committed_when_it_began(tmp_path: Path, monkeypatch) -> None:
