@@ -177,10 +177,11 @@ def _void(
     """
     voids = [p.voids for p in new if p.voids is not None]
     if voids:
-        if not void_any:  # (the batch's new statements are stored by now: those it voids are among these)
-            check_voiding_rights(batch, new, dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", voids)))
-        check_voiding(batch, new, {r[0] for r in _in(
-            conn, "SELECT id FROM statements WHERE voiding != 0 AND id IN ({})", voids)})
+        # (the batch's new statements are stored by now: those it voids are among these)
+        found = _in(conn, "SELECT id, voiding, data FROM statements WHERE id IN ({})", voids)
+        if not void_any:
+            check_voiding_rights(batch, new, {sid: data for sid, _, data in found})
+        check_voiding(batch, new, {sid for sid, voiding, _ in found if voiding})
     # Every statement so targeted is voided, unless it is a voiding statement itself.
     targets = set(voids) | voided_by_earlier
     if targets:
