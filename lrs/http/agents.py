@@ -13,9 +13,9 @@ from starlette.responses import Response
 from lrs.http.responses import tagged_json
 from lrs.store.base import Store
 from lrs.xapi.agents import ifi_key, person
-from lrs.xapi.documents import agent_param
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import check_names, check_repeated
+from lrs.xapi.validate import agent_param
 
 
 async def agents(request: Request) -> Response:
@@ -24,7 +24,7 @@ async def agents(request: Request) -> Response:
     check_names(params.keys(), frozenset({"agent"}))
     if "agent" not in params:
         raise bad_request("the agent parameter is required", path="agent", error="parameter")
-    agent = agent_param(params["agent"])
+    agent = agent_param(params["agent"], allow_group=False)
     store: Store = request.app.state.store
     names = sorted(await store.agent_names(ifi_key(agent) or ""))
     return tagged_json(person(agent, names))

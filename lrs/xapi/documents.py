@@ -25,7 +25,7 @@ from lrs.xapi import strict_json
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi.timestamps import normalise_bound
-from lrs.xapi.validate import is_iri, is_uuid, validate_agent
+from lrs.xapi.validate import agent_param, is_iri, is_uuid
 from lrs.xapi.versions import is_v2
 
 STATE = "state"
@@ -156,18 +156,7 @@ def parse_params(resource: str, method: str, params: Mapping[str, str], *, versi
 
 def parse_agent(raw: str, *, path: str = "agent") -> str:
     """An ``agent`` parameter (JSON Agent, not a Group) as its IFI key."""
-    return ifi_key(agent_param(raw, path=path)) or ""
-
-
-def agent_param(raw: str, *, path: str = "agent") -> dict[str, Any]:
-    try:
-        agent = strict_json.loads(raw)  # strict: two values for one key is no agent
-    except (ValueError, RecursionError):
-        raise bad_request(f"{path} must be a JSON Agent object", path=path, error="parameter")
-    if not isinstance(agent, dict):
-        raise bad_request(f"{path} must be a JSON Agent object", path=path, error="parameter")
-    validate_agent(agent, path=path, allow_group=False)
-    return agent
+    return ifi_key(agent_param(raw, path=path, allow_group=False)) or ""
 
 
 # -- concurrency ------------------------------------------------------------------------

@@ -18,11 +18,10 @@ from typing import Any, Iterable, Mapping
 import orjson
 
 from lrs.xapi import keys as K
-from lrs.xapi import strict_json
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.errors import bad_request
 from lrs.xapi.timestamps import normalise_bound
-from lrs.xapi.validate import is_digits, is_iri, is_uuid, validate_agent
+from lrs.xapi.validate import agent_param, is_digits, is_iri, is_uuid
 
 FORMATS = ("exact", "ids", "canonical")
 SINGLE_PARAMS = frozenset({"statementId", "voidedStatementId", "format", "attachments"})
@@ -152,14 +151,7 @@ def parse_statement_params(params: Mapping[str, str], *, max_limit: int) -> Sing
 def _parse_query(params: Mapping[str, str], *, max_limit: int) -> StatementQuery:
     agent = None
     if "agent" in params:
-        try:
-            obj = strict_json.loads(params["agent"])  # strict: two values for one key is no agent
-        except (ValueError, RecursionError):
-            raise bad_request("agent must be a JSON Agent or Identified Group", path="agent", error="parameter")
-        validate_agent(obj, path="agent")
-        agent = ifi_key(obj)
-        if agent is None:
-            raise bad_request("agent must be an Agent or an Identified Group", path="agent", error="parameter")
+        agent = ifi_key(agent_param(params["agent"]))  # (an Identified Group has an IFI too)
     for name in ("verb", "activity"):
         if name in params and not is_iri(params[name]):
             raise bad_request(f"{name} must be an IRI", path=name, error="parameter")

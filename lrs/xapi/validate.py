@@ -34,11 +34,12 @@ import fastjsonschema
 import jsonschema_rs
 
 import lrs
-from lrs.xapi.errors import XAPIError, invalid
+from lrs.xapi import strict_json
+from lrs.xapi.errors import XAPIError, bad_request, invalid
 from lrs.xapi.rules import IFI_KEYS, check_actor, check_statement, is_digits, is_iri, is_language_tag, is_uuid
 
 __all__ = [
-    "validate_statement", "batch_matches_schema", "validate_agent", "is_digits", "is_iri", "is_uuid", "is_language_tag",
+    "validate_statement", "batch_matches_schema", "validate_agent", "agent_param", "is_digits", "is_iri", "is_uuid", "is_language_tag",
 ]
 
 _SCHEMA_FILES = {"1.0.3": "statement-1.0.3.schema.json", "2.0": "statement-2.0.schema.json"}
@@ -106,6 +107,20 @@ def validate_agent(agent: object, *, path: str = "agent", allow_group: bool = Tr
     except fastjsonschema.JsonSchemaValueException as exc:
         raise _translate(exc, agent, path, "1.0.3", subject="the agent") from None
     check_actor(agent, path)  # type: ignore[arg-type]  # a dict, by the schema
+
+
+def agent_param(raw: str, *, path: str = "agent", allow_group: bool = True) -> dict[str, Any]:
+    """An Agent (or, with ``allow_group``, an Identified Group) sent as a JSON query parameter:
+    parsed strictly (two values for one key is no agent) and validated; 400 naming ``path``."""
+    what = "a JSON Agent or Identified Group" if allow_group else "a JSON Agent object"
+    try:
+        agent = strict_json.loads(raw)
+    except (ValueError, RecursionError):
+        raise bad_request(f"{path} must be {what}", path=path, error="parameter") from None
+    if not isinstance(agent, dict):
+        raise bad_request(f"{path} must be {what}", path=path, error="parameter")
+    validate_agent(agent, path=path, allow_group=allow_group)
+    return agent
 
 
 # --- schemas --------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import pytest
 
 from lrs.xapi.errors import XAPIError
-from lrs.xapi.validate import batch_matches_schema, validate_agent, validate_statement
+from lrs.xapi.validate import agent_param, batch_matches_schema, validate_agent, validate_statement
 from tests.xapi import spec_examples as spec
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -490,6 +490,32 @@ def test_validate_agent_accepts_agents_and_identified_groups(agent: dict[str, An
 def test_validate_agent_rejects(agent: object, kwargs: dict[str, Any], path: str, rule: str) -> None:
     with pytest.raises(XAPIError) as info:
         validate_agent(agent, **kwargs)
+    assert (info.value.path, info.value.extra.get("rule")) == (path, rule), info.value.message
+
+
+# --- agent_param: an agent sent as a JSON query parameter ---------------------------
+
+
+def test_agent_param_returns_the_parsed_agent() -> None:
+    assert agent_param('{"mbox": "mailto:a@example.com"}') == {"mbox": "mailto:a@example.com"}
+    group = '{"objectType": "Group", "mbox": "mailto:t@example.com"}'
+    assert agent_param(group)["objectType"] == "Group"
+
+
+@pytest.mark.parametrize(
+    ("raw", "kwargs", "path", "rule"),
+    [
+        ('{"mbox": "mailto:a@example.com", "mbox": "mailto:b@example.com"}', {}, "agent", None),  # a key twice
+        ("[1]", {}, "agent", None),
+        ("not json", {"path": "params.agent"}, "params.agent", None),
+        ('{"objectType": "Group", "mbox": "mailto:t@example.com"}', {"allow_group": False}, "agent.objectType", "enum"),
+        ('{"mbox": "a@example.com"}', {}, "agent.mbox", "mbox"),
+    ],
+)
+def test_agent_param_rejects(raw: str, kwargs: dict[str, Any], path: str, rule: str | None) -> None:
+    with pytest.raises(XAPIError) as info:
+        agent_param(raw, **kwargs)
+    assert info.value.status == 400
     assert (info.value.path, info.value.extra.get("rule")) == (path, rule), info.value.message
 
 
