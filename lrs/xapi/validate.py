@@ -14,11 +14,13 @@ xAPI-style path such as ``[3].context.contextActivities.parent[0].id``.
 Decision on XAPI-00001 ("reject a property set to null, an empty object or no
 value, except in extensions"): null is rejected everywhere outside extensions
 (Data 2.2 says MUST). Empty objects are rejected only where the specification
-requires content: ``contextActivities`` (XAPI-00095), and objects with required
-properties (actor, verb, object, account, ...) fail on those. An empty
-``result``, ``context``, ``definition``, ``score`` or language map is accepted:
-Data 2.2 only says objects SHOULD NOT be empty, and every property of those
-objects is optional.
+requires content: ``contextActivities`` (XAPI-00095), language maps (the
+conformance requirements define a Language Map as having at least one entry,
+4.2, and the ADL conformance suite refuses an empty ``display``, ``name`` or
+``description``), and objects with required properties (actor, verb, object,
+account, ...) fail on those. An empty ``result``, ``context``, ``definition`` or
+``score`` is accepted: Data 2.2 only says objects SHOULD NOT be empty, and every
+property of those objects is optional.
 """
 
 from __future__ import annotations

@@ -362,6 +362,18 @@ def test_validation_rejection_in_a_batch_names_the_statement_and_the_path(client
     assert "actor.mbox" in path and "1" in path, body
 
 
+def test_an_empty_language_map_is_refused_and_nothing_of_its_batch_stored(client, statement):
+    """A Language Map has at least one entry (conformance requirements 4.2; the ADL suite sends
+    an empty display, name or description and expects 400)."""
+    good = new_id()
+    empty = statement(object={"id": "http://example.com/a", "definition": {"name": {}}})
+    body = assert_error(post(client, [statement(id=good), empty]), 400)
+    assert body.get("path") == "[1].object.definition.name", body
+    assert ids_of(client) == []
+    body = assert_error(post(client, statement(verb={"id": "http://example.com/v", "display": {}})), 400)
+    assert body.get("path") == "verb.display", body
+
+
 def test_put_validation_rejection_names_the_offending_path(client, statement):
     response = put(client, new_id(), statement(verb={"id": "not an iri"}))
     body = assert_error(response, 400)

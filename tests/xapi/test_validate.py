@@ -271,6 +271,14 @@ INVALID: dict[str, tuple[Any, str, str, str]] = {
     "definition name with key en_US": (make(object={"id": "http://example.com/a", "definition": {"name": {"en_US": "x"}}}), "1.0.3", "object.definition.name", "language-tag"),
     "definition description with key de-419-DE": (make(object={"id": "http://example.com/a", "definition": {"description": {"de-419-DE": "x"}}}), "1.0.3", "object.definition.description", "language-tag"),
     "empty language-map key": (make(verb={"id": "http://example.com/v", "display": {"": "x"}}), "1.0.3", "verb.display", "language-tag"),
+    # a Language Map has at least one entry (conformance requirements 4.2; the ADL suite's languages tests)
+    "empty verb display": (make(verb={"id": "http://example.com/v", "display": {}}), "1.0.3", "verb.display", "minProperties"),
+    "empty definition name": (make(object={"id": "http://example.com/a", "definition": {"name": {}}}), "1.0.3", "object.definition.name", "minProperties"),
+    "empty definition description (2.0)": (make(object={"id": "http://example.com/a", "definition": {"description": {}}}), "2.0.0", "object.definition.description", "minProperties"),
+    "empty interaction component description": (_definition(interactionType="choice", choices=[{"id": "a", "description": {}}]), "1.0.3", "object.definition.choices[0].description", "minProperties"),
+    "empty SubStatement verb display": (make(object={"objectType": "SubStatement", "actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://example.com/v", "display": {}}, "object": {"id": "http://example.com/a"}}), "1.0.3", "object.verb.display", "minProperties"),
+    "empty attachment display": (make(attachments=[{**ATTACHMENT, "display": {}}]), "1.0.3", "attachments[0].display", "minProperties"),
+    "empty attachment description": (make(attachments=[{**ATTACHMENT, "description": {}}]), "1.0.3", "attachments[0].description", "minProperties"),
     "language-map key a12345": (make(verb={"id": "http://example.com/v", "display": {"en-US": "x", "a12345": "y"}}), "1.0.3", "verb.display", "language-tag"),
     "definition extension key not an IRI": (make(object={"id": "http://example.com/a", "definition": {"extensions": {"not.valid.com/extension": 1}}}), "1.0.3", "object.definition.extensions", "iri"),
     # interaction activities
