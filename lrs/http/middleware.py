@@ -156,9 +156,9 @@ class _Reply:
         self.origin = origin
         self.head = head
         self.empty_post = False
-        # The version a request asked for; otherwise (no or an unsupported header) the latest
-        # (xAPI 2.0 §4.1.7: "set this header to the latest patch version").
-        self.version = versions.LATEST
+        # The version a request asked for; otherwise (no or an unsupported header) 1.0.3
+        # (versions.UNDECLARED: what both conformance suites accept).
+        self.version = versions.UNDECLARED
         self.started = False
 
     async def __call__(self, message: Message) -> None:

@@ -66,7 +66,7 @@ async def put_statement(request: Request) -> Response:
         raise bad_request("the statement's id does not match the statementId parameter", path="id", error="parameter")
     body.setdefault("id", statement_id)  # (before the signature check: a signed payload's id is compared)
     stored_parts = _attachment_parts([body], parts, located=False, version=version)
-    _, headers = await _store_batch(request, [body], located=False, parts=stored_parts)
+    _, _, headers = await _store_batch(request, [body], located=False, parts=stored_parts)
     return no_content({**_consistent(request), **headers})
 
 
@@ -93,7 +93,11 @@ async def post_statements(request: Request) -> Response:
         if index % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)  # let other requests' responses go out while a big batch is checked
     stored_parts = _attachment_parts(batch, parts, located=not single, version=version)
-    ids, headers = await _store_batch(request, batch, located=not single, parts=stored_parts)
+    ids, new, headers = await _store_batch(request, batch, located=not single, parts=stored_parts)
+    if single and not new:
+        # A statement the LRS already has (an equivalent one: a different one is a 409), sent alone:
+        # 204 No Content, as Communication 2.1.2.s2.b4 has it. A batch always gets its ids.
+        return no_content({**_consistent(request), **headers})
     return json_response(ids, headers={**_consistent(request), **headers})
 
 
@@ -113,8 +117,9 @@ def _attachment_parts(
 
 async def _store_batch(
     request: Request, batch: list[dict[str, Any]], *, located: bool, parts: Sequence[Part] = ()
-) -> tuple[list[str], dict[str, str]]:
-    """Complete, profile-check (``profile_checks``) and store a validated batch: its ids and extra headers."""
+) -> tuple[list[str], list[str], dict[str, str]]:
+    """Complete, profile-check (``profile_checks``) and store a validated batch: its ids, the ids
+    stored now (not those the LRS already had), and extra headers."""
     principal: Principal = request.state.principal
     store: Store = request.app.state.store
     clock: StoredClock = request.app.state.stored_clock
@@ -127,13 +132,13 @@ async def _store_batch(
             for index, (statement, stored) in enumerate(zip(batch, stored_values))
         ]
         violations, headers = await profile_checks.check(request, prepared, located=located)
-        await store.insert_statements(
+        new = await store.insert_statements(
             prepared, define=principal.may_define, credential=principal.key, violations=violations,
             attachments=parts, void_any=principal.may_void_any,
         )
     finally:
         clock.end(token)
-    return [p.statement["id"] for p in prepared], headers
+    return [p.statement["id"] for p in prepared], new, headers
 
 
 async def _statement_body(request: Request) -> tuple[Any, list[Part]]:

@@ -23,6 +23,7 @@ from tests.http.helpers import (
     store_each,
 )
 
+BASE = "/xapi"
 VERSION = "X-Experience-API-Version"
 CONSISTENT = "X-Experience-API-Consistent-Through"
 ORIGIN = "https://content.example.org"
@@ -41,9 +42,19 @@ def test_missing_version_header_returns_400(bare_client, statement):  # XAPI-003
     ]
     for response in responses:
         assert_error(response, 400)
-        assert response.headers[VERSION] == "2.0.0"  # the latest patch version (xAPI 2.0 §4.1.7)
+        # 1.0.3: the ADL 1.0.3 suite wants a 1.0.x header on this 400 (XAPI-00321); its 2.0 suite takes either
+        assert response.headers[VERSION] == "1.0.3"
     assert client.get(STATEMENTS, params={"statementId": sid}, auth=ADMIN,
                       headers={VERSION: "1.0.3"}).status_code == 404
+
+
+def test_every_resource_but_about_refuses_a_request_without_version_header_in_1_0_3(bare_client):  # XAPI-00321
+    """The ADL 1.0.3 suite sends GETs without the header to each resource and wants a 400 that says
+    1.0.x; its 2.0 suite accepts 1.0.x or 2.0.x there."""
+    for resource in ("statements", "activities", "activities/profile", "activities/state", "agents", "agents/profile"):
+        response = bare_client.get(f"{BASE}/{resource}", auth=ADMIN)
+        assert_error(response, 400)
+        assert response.headers[VERSION] == "1.0.3", resource
 
 
 def test_unsupported_version_header_returns_400(client, statement):  # XAPI-00331, Communication §3.3
@@ -52,7 +63,7 @@ def test_unsupported_version_header_returns_400(client, statement):  # XAPI-0033
         assert_error(client.get(STATEMENTS, headers=headers), 400)
         response = client.post(STATEMENTS, json=statement(), headers=headers)
         assert_error(response, 400)
-        assert response.headers[VERSION] == "2.0.0"
+        assert response.headers[VERSION] == "1.0.3"
 
     each(["0.9", "0.95", "0.9.5", "1.1.0", "1.1", "1", "3.0.0", "1.0.x", "abc", ""], check)
     assert client.get(STATEMENTS).json()["statements"] == []
@@ -305,11 +316,11 @@ def test_about_ignores_the_version_header_and_accepts_credentials(client):  # Co
         assert client.get(ABOUT, headers={VERSION: version}).status_code == 200, version
 
 
-def test_about_answers_in_the_version_asked_for_else_the_latest(bare_client):
+def test_about_answers_in_the_version_asked_for_else_in_1_0_3(bare_client):
     assert bare_client.get(ABOUT, headers={VERSION: "2.0.0"}).headers[VERSION] == "2.0.0"
     assert bare_client.get(ABOUT, headers={VERSION: "1.0.1"}).headers[VERSION] == "1.0.3"
-    assert bare_client.get(ABOUT, headers={VERSION: "0.9"}).headers[VERSION] == "2.0.0"
-    assert bare_client.get(ABOUT).headers[VERSION] == "2.0.0"
+    assert bare_client.get(ABOUT, headers={VERSION: "0.9"}).headers[VERSION] == "1.0.3"
+    assert bare_client.get(ABOUT).headers[VERSION] == "1.0.3"
 
 
 def test_a_method_no_resource_has_is_405_also_without_credentials(bare_client):  # ADL suite, Communication 3.2

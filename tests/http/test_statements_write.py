@@ -153,14 +153,28 @@ def test_resending_the_same_statement_with_put_is_not_an_error(client, statement
 
 
 def test_resending_the_same_statement_with_post_is_not_an_error(client, statement):
+    # Communication 2.1.2.s2.b4: a statement the LRS already has is answered 409 or 204 (the ADL suite:
+    # PUT, then POST the same statement: "should return 409 or 204"); 204, as it is the same statement.
     sid = new_id()
-    store(client, statement(id=sid))
+    assert put(client, sid, statement(id=sid)).status_code == 204
     before = get_statement(client, sid)
     response = post(client, statement(id=sid))
-    assert response.status_code == 200, response.text
-    assert response.json() == [sid]
+    assert response.status_code == 204, response.text
+    assert response.content == b""
     assert get_statement(client, sid) == before
     assert ids_of(client) == [sid]
+
+
+def test_a_batch_holding_statements_the_lrs_already_has_is_answered_with_every_id(client, statement):
+    # Client libraries read a batch's ids from the answer (TinCan.NET and TinCanJava take only a 200 as
+    # success): a batch gets its 200 and ids also when the LRS had all of it already (a resend).
+    sid, new = new_id(), new_id()
+    store(client, statement(id=sid))
+    for batch, ids in (([statement(id=sid)], [sid]), ([statement(id=sid), statement(id=new)], [sid, new])):
+        response = post(client, batch)
+        assert response.status_code == 200, response.text
+        assert response.json() == ids
+    assert sorted(ids_of(client)) == sorted([sid, new])
 
 
 def test_reposting_a_fetched_statement_is_not_a_conflict(client, statement):
@@ -170,7 +184,7 @@ def test_reposting_a_fetched_statement_is_not_a_conflict(client, statement):
     fetched = get_statement(client, sid)
     assert {"stored", "authority", "version", "timestamp"} <= fetched.keys()
     response = post(client, fetched)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 204, response.text
     assert put(client, sid, fetched).status_code == 204
     assert get_statement(client, sid) == fetched
 
@@ -200,7 +214,7 @@ def test_key_order_does_not_make_a_conflict(client, statement):
     raw = json.dumps(reverse(original))
     assert raw != json.dumps(original)
     response = client.post(STATEMENTS, content=raw, headers={"Content-Type": "application/json"})
-    assert response.status_code == 200, response.text
+    assert response.status_code == 204, response.text
 
 
 def test_timestamp_and_attachments_do_not_make_a_conflict(client, statement):
@@ -268,7 +282,7 @@ def test_case_that_carries_no_meaning_does_not_make_a_conflict(client, statement
         context={"registration": registration.upper(), "instructor": {"mbox_sha1sum": "A" * 40}},
     )
     assert put(client, sid, upper).status_code == 204
-    assert post(client, upper).status_code == 200
+    assert post(client, upper).status_code == 204
     assert get_statement(client, sid)["actor"] == {"mbox": "mailto:ann@example.com"}  # the first one stays
     # the part of an address before the @ is not case-insensitive
     assert_error(put(client, sid, {**upper, "actor": {"mbox": "mailto:ANN@example.com"}}), 409)
