@@ -255,13 +255,13 @@ def precondition(
     """The concurrency rules of a write (Communication §3.1; 2.0 §4.1.4).
 
     A PUT without either header: over an existing document 409 on the profile resources
-    (and on the State Resource under 2.0); on the profile resources under 1.0.x also when
-    there is none (400), as the reference LRS and the ADL 1.0.3 suite do: a client MUST send
-    one (§3.1.s3.b1).
+    (and on the State Resource under 2.0); on the profile resources also when there is none
+    (400), as the reference LRS and the ADL suites do (1.0.3 and 2.0, H.Communication2.6,
+    XAPI-00273): a client MUST send one (1.0.3 §3.1.s3.b1).
     """
     v2 = is_v2(version)
     header_required = method == "PUT" and (resource != STATE or v2)
-    header_always = method == "PUT" and resource != STATE and not v2
+    header_always = method == "PUT" and resource != STATE
     return Precondition(parse_etags(if_match), parse_etags(if_none_match), header_required, header_always)
 
 

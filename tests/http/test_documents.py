@@ -548,9 +548,10 @@ def expected_status(res: Resource, method: str, condition: str, exists: bool, ve
     # Requirements: "The State Resource will permit PUT, POST and DELETE requests without concurrency headers").
     if method == "PUT" and exists and (res is not STATE or version.startswith("2.")):
         return 409
-    # ... and on the profile resources under 1.0.x it must not create one either: a client MUST send
-    # one of the headers there (§3.1.s3.b1); the reference LRS and the ADL 1.0.3 suite answer 400.
-    if method == "PUT" and res is not STATE and not version.startswith("2."):
+    # ... and on the profile resources it must not create one either: a client MUST send one of the
+    # headers there (1.0.3 §3.1.s3.b1); the reference LRS and the ADL suites (1.0.3 and 2.0:
+    # H.Communication2.6, XAPI-00273) answer 400.
+    if method == "PUT" and res is not STATE:
         return 400
     return 204
 
