@@ -22,7 +22,7 @@ from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.attachments import Part
 from lrs.xapi.errors import XAPIError, unauthorized
 from lrs.xapi.statements import (
-    PreparedStatement, check_voiding, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
+    PreparedStatement, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
 )
 
 RETRIES = 5  # attempts at a batch (on a replica set, with_transaction also retries conflicts itself)
@@ -117,13 +117,11 @@ class MongoWrites:
         fresh_ids = [p.id for p in fresh]
         # Voiding, whichever of the voiding statement and its target arrived first.
         voids = [p.voids for p in fresh if p.voids is not None]
-        if voids:
-            voided = await statements.find(
-                {"_id": {"$in": voids}}, {"voiding": 1, "data": 1}, session=session).to_list(None)
-            if not void_any:  # (the batch's own statements have its authority)
-                check_voiding_rights(batch, fresh, {d["_id"]: d["data"] for d in voided})
-            check_voiding(batch, fresh, {p.id for p in fresh if p.is_voiding} | {
-                d["_id"] for d in voided if d.get("voiding")})
+        if voids and not void_any:  # (the batch's own statements have its authority)
+            voided = await statements.find({"_id": {"$in": voids}}, {"data": 1}, session=session).to_list(None)
+            check_voiding_rights(batch, fresh, {d["_id"]: d["data"] for d in voided})
+        # A statement that voids a voiding statement is stored and voids nothing (XAPI-00016):
+        # _mark_voided and the insert below leave voiding statements alone.
         referrers = await statements.find(
             _refs_to(fresh_ids), {"voiding": 1, "ref": 1, "voids_any": 1, "data": 1}, session=session,
         ).to_list(None)

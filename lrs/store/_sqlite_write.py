@@ -20,7 +20,7 @@ from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import unauthorized
 from lrs.xapi.statements import (
-    PreparedStatement, check_voiding, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
+    PreparedStatement, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
 )
 
 # statements.voiding: 0 for a statement that voids nothing; a voiding statement's credential could
@@ -176,13 +176,12 @@ def _void(
     ``voided_by_earlier``: new statements that voiding statements stored before them void.
     """
     voids = [p.voids for p in new if p.voids is not None]
-    if voids:
+    if voids and not void_any:
         # (the batch's new statements are stored by now: those it voids are among these)
-        found = _in(conn, "SELECT id, voiding, data FROM statements WHERE id IN ({})", voids)
-        if not void_any:
-            check_voiding_rights(batch, new, {sid: data for sid, _, data in found})
-        check_voiding(batch, new, {sid for sid, voiding, _ in found if voiding})
-    # Every statement so targeted is voided, unless it is a voiding statement itself.
+        found = _in(conn, "SELECT id, data FROM statements WHERE id IN ({})", voids)
+        check_voiding_rights(batch, new, {sid: data for sid, data in found})
+    # Every statement so targeted is voided, unless it is a voiding statement itself: a statement
+    # that voids a voiding statement is stored and voids nothing (XAPI-00016: accepted, ignored).
     targets = set(voids) | voided_by_earlier
     if targets:
         _in(conn, "UPDATE statements SET voided = 1 WHERE voiding = 0 AND voided = 0 AND id IN ({})", sorted(targets))

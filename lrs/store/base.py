@@ -76,7 +76,8 @@ class Store(Protocol):
         A statement whose id is already stored is skipped when equivalent
         (``lrs.xapi.statements.equivalent``) and refused with a 409 XAPIError
         otherwise. Voiding marks the target voided (also when the target
-        arrives later); voiding a voiding statement is a 400 XAPIError.
+        arrives later); a statement that voids a voiding statement is stored
+        and voids nothing (XAPI-00016).
         Without ``void_any`` (the caller's credential may void any statement:
         scope ``all``), voiding a stored statement of another authority is a 403
         XAPIError (``lrs.xapi.statements.check_voiding_rights``), and a target

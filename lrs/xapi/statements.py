@@ -339,14 +339,3 @@ def voids_on_arrival(voiding_data: str | bytes, voids_any: bool, target_data: st
     """Whether a voiding statement stored before its target (both as stored JSON) voids it now that it
     arrives: when the voiding one's credential could void any statement, or the target has the same authority."""
     return voids_any or stored_by(voiding_data) == stored_by(target_data)
-
-
-def check_voiding(batch: Sequence[PreparedStatement], new: list[PreparedStatement], voiding_ids: set[str]) -> None:
-    """400 when a new statement voids one of ``voiding_ids`` (voiding statements, stored or in the batch)."""
-    fresh = {id(p) for p in new}
-    for index, prepared in enumerate(batch):
-        if id(prepared) in fresh and prepared.voids in voiding_ids:
-            raise XAPIError(
-                400, f"statement {prepared.voids} is a voiding statement and cannot be voided",
-                path=f"[{index}].object.id" if len(batch) > 1 else "object.id", error="voiding",
-            )

@@ -99,22 +99,50 @@ def test_statements_targeting_a_voided_statement_are_still_returned(client, stat
     assert get_statement(client, confirmation)["object"] == statement_ref(target)
 
 
-def test_voiding_a_voiding_statement_returns_400(client, statement):  # XAPI-00016 (we reject)
+def test_voiding_a_voiding_statement_is_accepted_and_voids_nothing(client, statement):  # XAPI-00016
+    # "MAY be rejected. If the LRS accepts that statement, the violating VOIDING statement SHOULD be
+    # ignored"; 2.0 (4.2.4.1) never rejects a statement for its voided verb. Accepted and ignored.
     target, void = new_id(), new_id()
     store_each(client, statement(id=target), voiding(target, id=void))
     second = new_id()
-    assert_error(post(client, voiding(void, id=second)), 400)
-    assert get_statement(client, void)["id"] == void
-    assert_error(by_id(client, second), 404)
+    response = post(client, voiding(void, id=second))
+    assert response.status_code == 200, response.text
+    assert response.json() == [second]
+    assert get_statement(client, void)["id"] == void  # not voided
+    assert_error(by_voided_id(client, void), 404)
+    assert get_statement(client, second)["object"] == statement_ref(void)
     assert_error(by_id(client, target), 404)
-    assert ids_of(client) == [void]
+    assert by_voided_id(client, target).status_code == 200
+    assert ids_of(client) == [second, void]
 
 
-def test_a_batch_voiding_a_voiding_statement_stores_nothing(client, statement):
-    target, void, fresh = new_id(), new_id(), new_id()
+def test_voiding_a_voiding_statement_is_accepted_on_2_0_and_with_put(client, statement):
+    target, void, second = new_id(), new_id(), new_id()
     store_each(client, statement(id=target), voiding(target, id=void))
-    assert_error(post(client, [statement(id=fresh), voiding(void)]), 400)
-    assert_error(by_id(client, fresh), 404)
+    response = client.put(STATEMENTS, params={"statementId": second}, json=voiding(void, id=second),
+                          headers={"X-Experience-API-Version": "2.0.0"})
+    assert response.status_code == 204, response.text
+    assert get_statement(client, void)["id"] == void
+    assert get_statement(client, second)["id"] == second
+
+
+def test_voiding_an_already_voided_statement_again_is_accepted(client, statement):
+    target, void, again = new_id(), new_id(), new_id()
+    store_each(client, statement(id=target), voiding(target, id=void))
+    store(client, voiding(target, id=again))
+    assert by_voided_id(client, target).json()["id"] == target
+    assert_error(by_id(client, target), 404)
+    assert ids_of(client) == [again, void]
+
+
+def test_a_batch_voiding_a_voiding_statement_is_stored_whole(client, statement):
+    target, void, fresh, second = new_id(), new_id(), new_id(), new_id()
+    store_each(client, statement(id=target), voiding(target, id=void))
+    response = post(client, [statement(id=fresh), voiding(void, id=second)])
+    assert response.status_code == 200, response.text
+    assert response.json() == [fresh, second]
+    assert get_statement(client, fresh)["id"] == fresh
+    assert get_statement(client, void)["id"] == void
 
 
 def test_voiding_an_unknown_statement_is_accepted(client):  # Data §2.3.2 SHOULD NOT reject; 2.0 shall not
@@ -195,12 +223,15 @@ def test_voided_statement_id_accepts_format(client, statement):
     assert "name" not in response.json()["actor"]
 
 
-def test_batch_voiding_a_statement_that_voids_another_in_the_same_batch_returns_400(client, statement):
-    target, middle = new_id(), new_id()
+def test_batch_voiding_a_statement_that_voids_another_in_the_same_batch_voids_only_the_first_target(client, statement):
+    target, middle, last = new_id(), new_id(), new_id()
     store(client, statement(id=target))
-    assert_error(post(client, [voiding(target, id=middle), voiding(middle)]), 400)
-    assert get_statement(client, target)["id"] == target
-    assert ids_of(client) == [target]
+    response = post(client, [voiding(target, id=middle), voiding(middle, id=last)])
+    assert response.status_code == 200, response.text
+    assert_error(by_id(client, target), 404)
+    assert get_statement(client, middle)["id"] == middle
+    assert_error(by_voided_id(client, middle), 404)
+    assert ids_of(client) == [last, middle]
 
 
 # -- who may void (Data 2.3.2.s2.b4: 403 when "not from a source authorized to void Statements") ---------

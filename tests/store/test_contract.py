@@ -192,14 +192,24 @@ async def test_voiding_before_the_target_arrives_voids_it_on_arrival(store) -> N
     assert await store.get_statement(target_id, voided=True) is not None
 
 
-async def test_a_voiding_statement_cannot_be_voided(store) -> None:
+async def test_a_statement_voiding_a_voiding_statement_is_stored_and_voids_nothing(store) -> None:
     target = make()
     voiding = void(target)
     await store.insert_statements([target, voiding], define=False)
-    with pytest.raises(XAPIError) as err:
-        await store.insert_statements([void(voiding)], define=False)
-    assert err.value.status == 400
+    second = void(voiding)
+    assert await store.insert_statements([second], define=False) == [second.id]  # XAPI-00016: accepted, ignored
     assert await store.get_statement(voiding.id, voided=False) is not None
+    assert await store.get_statement(voiding.id, voided=True) is None
+    assert await store.get_statement(second.id, voided=False) is not None
+    assert await store.get_statement(target.id, voided=True) is not None
+    # in one batch, and with the voiding statement arriving after the one that targets it
+    late_target = make()
+    late_voiding = void(late_target)
+    early = void(late_voiding)
+    await store.insert_statements([early], define=False)
+    await store.insert_statements([late_target, late_voiding, void(late_voiding)], define=False)
+    assert await store.get_statement(late_voiding.id, voided=False) is not None
+    assert await store.get_statement(late_target.id, voided=True) is not None
 
 
 OTHER = {"objectType": "Agent", "account": {"homePage": "urn:test", "name": "other writer"}}
