@@ -18,7 +18,7 @@ from lrs.store._mongo_documents import check_size
 from lrs.store._names import NameCache
 from lrs.store.base import ViolationRow
 from lrs.xapi import keys as K
-from lrs.xapi.activities import batch_definitions, definition_writes
+from lrs.xapi.activities import batch_definitions, definition_writes, merge_definition
 from lrs.xapi.attachments import Part
 from lrs.xapi.errors import XAPIError, unauthorized
 from lrs.xapi.statements import (
@@ -213,33 +213,45 @@ class MongoWrites:
                     targets.append(r["_id"])
 
     async def _save_definitions(self, new: list[PreparedStatement], define: bool, session: Any) -> None:
-        """Canonical Activity definitions (``lrs.xapi.activities.definition_writes``)."""
+        """Canonical Activity definitions (``lrs.xapi.activities.definition_writes``).
+
+        A merge (``define``) is written as a compare-and-set on the definition's JSON text as read:
+        on a standalone server (no transactions) another request may have changed it meanwhile, and
+        then it is read again and merged into (in a transaction that is a write conflict, and the
+        whole batch is retried). So neither of two requests that define one Activity at once is lost.
+        """
         definitions = batch_definitions((a for p in new for a in p.activities), define=define)
         if not definitions:
             return
         activities = self._c("activities")
-        known = {
-            d["_id"]: orjson.loads(d["definition"]) if define else {}
+        texts = {
+            d["_id"]: d["definition"]
             for d in await activities.find({"_id": {"$in": list(definitions)}}, session=session).to_list(None)
         }
+        known = {aid: orjson.loads(text) if define else {} for aid, text in texts.items()}
         added, merged = definition_writes(definitions, known, define=define)
         for activity_id, definition in merged.items():
-            await activities.update_one(
-                {"_id": activity_id}, {"$set": {"definition": orjson.dumps(definition).decode()}}, session=session
-            )
+            await _merge_definition(activities, activity_id, definitions[activity_id], texts[activity_id],
+                                    definition, session)
         if added:
             from pymongo.errors import BulkWriteError
 
+            rows = list(added.items())
             try:
                 await activities.insert_many(
-                    [{"_id": aid, "definition": orjson.dumps(d).decode()} for aid, d in added.items()],
+                    [{"_id": aid, "definition": orjson.dumps(d).decode()} for aid, d in rows],
                     ordered=False, session=session,
                 )
             except BulkWriteError as exc:
-                # Standalone: another writer recorded one of these activities meanwhile; its definition
-                # stands, as if it had come first. (In a transaction that is a conflict: the batch is retried.)
+                # Standalone: another writer recorded one of these activities meanwhile. Without define
+                # its definition stands, as if it had come first; with define this one is merged into it.
+                # (In a transaction that is a conflict: the batch is retried.)
                 if session is not None or not _only_duplicates(exc):
                     raise
+                if define:
+                    for error in exc.details.get("writeErrors") or ():
+                        aid, definition = rows[error["index"]]
+                        await _merge_definition(activities, aid, definition, None, None, session)
 
     async def _save_violations(
         self, batch: Sequence[PreparedStatement], ids: list[str], violations: Sequence[ViolationRow], session: Any
@@ -267,6 +279,41 @@ def _refs_to(ids: list[str]) -> dict[str, Any]:
     partial filter: MongoDB uses a partial index only for a query that states its filter (an ``$in``
     of strings does not imply ``$type: "string"``), and would otherwise scan every statement."""
     return {"ref": {"$in": ids, "$type": "string"}}
+
+
+MERGE_ATTEMPTS = 20  # compare-and-set attempts at one Activity's definition before the last merge is written as is
+
+
+async def _merge_definition(
+    activities: Any, activity_id: str, incoming: dict[str, Any], seen: str | None,
+    merged: dict[str, Any] | None, session: Any,
+) -> None:
+    """Merge ``incoming`` into the canonical definition whose JSON text was ``seen`` when read
+    (``merged``: that merge, if already made; ``seen`` None: read it now), unless it changed meanwhile:
+    then read it again and merge into what is there."""
+    for _ in range(MERGE_ATTEMPTS):
+        if seen is None:
+            doc = await activities.find_one({"_id": activity_id}, {"definition": 1}, session=session)
+            if doc is None:  # (activities are never removed while the LRS runs; nothing to merge into)
+                return
+            seen, merged = doc["definition"], None
+        current = orjson.loads(seen)
+        merged = merged if merged is not None else merge_definition(current, incoming)
+        if merged == current:
+            return
+        result = await activities.update_one(
+            {"_id": activity_id, "definition": seen},
+            {"$set": {"definition": orjson.dumps(merged).decode()}}, session=session,
+        )
+        if result.matched_count:
+            return
+        seen, merged = None, None
+    # Only under a storm of updates to this one Activity: merge into the latest and write that as is.
+    doc = await activities.find_one({"_id": activity_id}, {"definition": 1}, session=session)
+    if doc is not None:
+        merged = merge_definition(orjson.loads(doc["definition"]), incoming)
+        await activities.update_one(
+            {"_id": activity_id}, {"$set": {"definition": orjson.dumps(merged).decode()}}, session=session)
 
 
 def _only_duplicates(exc: Any) -> bool:

@@ -378,3 +378,66 @@ async def test_re_sending_another_credential_s_statement_does_not_void_it_for_th
     assert await store.insert_statements([copy], define=False, void_any=False) == []
     assert await store.get_statement(target_id, voided=False) is not None
     await store.close()
+
+
+# -- definitions merged by two requests at once (standalone server: no transactions) --------------
+
+async def _standalone_store() -> MongoStore:
+    store = MongoStore("mongodb://mongomock/lrs_define_race", client=AsyncMongomockClient())
+    await store.open()
+    return store
+
+
+async def test_a_define_merge_that_loses_a_race_is_merged_into_the_winner(monkeypatch) -> None:
+    from tests.store import mongomock_async
+    from tests.store.test_contract import make
+
+    aid = "http://example.com/activities/raced"
+    store = await _standalone_store()
+    try:
+        await store.insert_statements([make(obj={"id": aid, "definition": {"name": {"en-US": "One"}}})], define=True)
+        original = mongomock_async.AsyncCollection.update_one
+        raced = []
+
+        async def update_one(self, filter, update, *args, **kwargs):
+            if not raced and "definition" in filter:  # another request's merge lands between our read and write
+                raced.append(True)
+                self._c.update_one({"_id": aid}, {"$set": {"definition": '{"name":{"en-US":"One","de":"Eins"}}'}})
+            return await original(self, filter, update, *args, **kwargs)
+
+        monkeypatch.setattr(mongomock_async.AsyncCollection, "update_one", update_one)
+        await store.insert_statements([make(obj={"id": aid, "definition": {"name": {"fr": "Un"}}})], define=True)
+        assert raced
+        assert (await store.activities([aid]))[aid] == {"name": {"en-US": "One", "de": "Eins", "fr": "Un"}}
+    finally:
+        await store.close()
+
+
+async def test_a_define_insert_that_loses_a_race_is_merged_into_the_winner(monkeypatch) -> None:
+    from tests.store import mongomock_async
+    from tests.store.test_contract import make
+
+    aid = "http://example.com/activities/raced-new"
+    store = await _standalone_store()
+    try:
+        original = mongomock_async.AsyncCollection.insert_many
+        raced = []
+
+        async def insert_many(self, documents, *args, **kwargs):
+            if not raced and any(d.get("_id") == aid for d in documents):  # another request records it first
+                raced.append(True)
+                self._c.insert_one({"_id": aid, "definition": '{"name":{"de":"Eins"}}'})
+            return await original(self, documents, *args, **kwargs)
+
+        monkeypatch.setattr(mongomock_async.AsyncCollection, "insert_many", insert_many)
+        await store.insert_statements([make(obj={"id": aid, "definition": {"name": {"fr": "Un"}}})], define=True)
+        assert raced
+        assert (await store.activities([aid]))[aid] == {"name": {"de": "Eins", "fr": "Un"}}
+        # without define, the definition recorded first stands
+        other = "http://example.com/activities/raced-plain"
+        raced.clear()
+        aid = other
+        await store.insert_statements([make(obj={"id": other, "definition": {"name": {"fr": "Un"}}})], define=False)
+        assert raced and (await store.activities([other]))[other] == {"name": {"de": "Eins"}}
+    finally:
+        await store.close()
