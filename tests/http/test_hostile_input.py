@@ -292,3 +292,20 @@ def test_single_statement_parameters_name_what_cannot_be_combined(client) -> Non
     assert body["path"] == "voidedStatementId"
     body = _assert_400(client.get(STATEMENTS, params={"statementId": sid, "limit": "1"}), "cannot be combined")
     assert body["path"] == "limit"
+
+
+def test_an_mbox_with_a_control_character_is_400_not_500(client, statement) -> None:
+    # A NUL in an mbox reached the SQLite key index (a 500 there); any control character made an
+    # mbox that no agent parameter could name. XAPI-00038: an mbox of an invalid form is a 400.
+    for mbox in ("mailto:a\u0000@example.com", "mailto:a\u0001@example.com", "mailto:a@exa\u0085mple.com"):
+        body = _assert_400(client.post(STATEMENTS, json=statement(actor={"mbox": mbox})))
+        assert body["path"] == "actor.mbox", body
+        put = client.put(STATEMENTS, params={"statementId": "e2c0f2a4-1c2b-4f3e-9d2a-3b4c5d6e7f81"},
+                         json=statement(context={"instructor": {"mbox": mbox}}))
+        assert _assert_400(put)["path"] == "context.instructor.mbox"
+        batch = [statement(), statement(object={"objectType": "Agent", "mbox": mbox})]
+        assert _assert_400(client.post(STATEMENTS, json=batch))["path"] == "[1].object.mbox"
+        agent = json.dumps({"mbox": mbox})
+        assert _assert_400(client.get(STATEMENTS, params={"agent": agent}))["path"] == "agent.mbox"
+        assert _assert_400(client.get(STATE, params={**STATE_PARAMS, "agent": agent}))["path"] == "agent.mbox"
+    assert client.get(STATEMENTS).json()["statements"] == []
