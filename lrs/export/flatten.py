@@ -115,7 +115,7 @@ def _display(language_map: Any) -> str | None:
 def duration_seconds(value: str) -> float | None:
     try:
         duration = isodate.parse_duration(value)
-    except (isodate.ISO8601Error, ValueError, TypeError):
+    except (isodate.ISO8601Error, ValueError, TypeError, OverflowError):  # (P1000000000D: past timedelta's range)
         return None
     if isinstance(duration, isodate.Duration):  # years or months: no fixed length in seconds
         try:

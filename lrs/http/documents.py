@@ -46,7 +46,7 @@ async def _document_resource(request: Request, resource: str) -> Response:
             if document is None:
                 raise XAPIError(404, f"no document with {documents.ID_PARAM[resource]} {req.doc_id!r} here", error="not_found")
             return Response(document.contents, headers={
-                "Content-Type": document.content_type, "ETag": f'"{document.etag}"',
+                "Content-Type": documents.served_content_type(document.content_type), "ETag": f'"{document.etag}"',
                 "Last-Modified": http_date(document.updated),
             })
         found = await store.document_ids(req.scope, since=req.since)

@@ -236,7 +236,11 @@ def _cross_site(headers: dict[str, str]) -> bool:
     origin = headers.get("origin")
     if origin is None:
         return False
-    return urlsplit(origin.strip()).netloc.lower() != headers.get("host", "").strip().lower()
+    try:
+        netloc = urlsplit(origin.strip()).netloc
+    except ValueError:  # not a URL (such as "http://["): no page of this host sent it
+        return True
+    return netloc.lower() != headers.get("host", "").strip().lower()
 
 
 def _headers(scope: Scope) -> dict[str, str]:

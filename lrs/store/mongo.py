@@ -37,6 +37,7 @@ from lrs.store.base import Credential, violation_dict
 from lrs.xapi.attachments import Part
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery
+from lrs.xapi.validate import is_uuid
 
 DEFAULT_DATABASE = "lrs"
 
@@ -135,7 +136,7 @@ class MongoStore(MongoWrites, MongoDocuments):
         since, until = query.since, query.until
         if query.cursor is not None:
             stored, _, last_id = query.cursor.partition("|")
-            if not last_id:
+            if not is_uuid(last_id):  # a statement id, as this store writes its cursors
                 raise bad_request("more is not a link this LRS issued", path="more", error="parameter")
             # A range on stored the index bounds can use, then the tie-break on _id among equal stored.
             op, bound = ("$gt", "$gte") if query.ascending else ("$lt", "$lte")

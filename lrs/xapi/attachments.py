@@ -184,25 +184,27 @@ def _sections(body: bytes, boundary: str, *, lenient: bool = False) -> Iterator[
     delimiter need not follow a CRLF (one that does is still not part of the content)."""
     delimiter = b"--" + boundary.encode("latin-1")
     separator = delimiter if lenient else _CRLF + delimiter  # what ends a part's content
-    # The first delimiter may open the body; every other one follows a CRLF.
+    # The first delimiter may open the body; every other one follows a CRLF. (Positions in the body,
+    # never slices of what is left: a body of many small parts is read in linear time.)
     if body.startswith(delimiter):
-        rest = body[len(delimiter):]
+        pos = len(delimiter)
     else:
         start = body.find(_CRLF + delimiter)
         if start < 0:
             raise bad_request("the multipart/mixed body does not contain its boundary", path="", error="multipart")
-        rest = body[start + 2 + len(delimiter):]
+        pos = start + 2 + len(delimiter)
     while True:
-        if rest.startswith(b"--"):
+        if body.startswith(b"--", pos):
             return  # the close delimiter: what follows is the epilogue
-        line_end = rest.find(_CRLF)
+        line_end = body.find(_CRLF, pos)
         if line_end < 0:
             raise bad_request("the multipart/mixed body ends before its closing boundary", path="", error="multipart")
-        rest = rest[line_end + 2:]  # the rest of the delimiter line (transport padding)
-        end = rest.find(separator)
+        pos = line_end + 2  # past the rest of the delimiter line (transport padding)
+        end = body.find(separator, pos)
         if end < 0:
             raise bad_request("the multipart/mixed body ends before its closing boundary", path="", error="multipart")
-        part, rest = rest[:end], rest[end + len(separator):]
+        part = body[pos:end]
+        pos = end + len(separator)
         if lenient and part.endswith(_CRLF):  # a CRLF that is there still belongs to the delimiter
             part = part[:-2]
         header_end = part.find(_CRLF + _CRLF)
@@ -217,16 +219,16 @@ def _sections(body: bytes, boundary: str, *, lenient: bool = False) -> Iterator[
 
 
 def _headers(raw: bytes) -> dict[str, str]:
-    headers: dict[str, str] = {}
+    headers: dict[str, list[str]] = {}
+    last: list[str] | None = None
     for line in raw.decode("latin-1").split("\r\n"):
         if not line:
             continue
-        if line[0] in " \t" and headers:  # a folded header line
-            last = next(reversed(headers))
-            headers[last] += " " + line.strip()
+        if line[0] in " \t" and last is not None:  # a folded header line (joined once, at the end)
+            last.append(line.strip())
             continue
         name, sep, value = line.partition(":")
         if not sep:
             raise bad_request(f"a part header line is not 'Name: value': {line[:60]!r}", path="", error="multipart")
-        headers[name.strip().lower()] = value.strip()
-    return headers
+        last = headers[name.strip().lower()] = [value.strip()]
+    return {name: " ".join(values) for name, values in headers.items()}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -309,8 +310,25 @@ def json_object(document: Document, what: str) -> dict[str, Any]:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # what an HTTP header value cannot hold (a tab it can)
+
+
+def _check_content_type(document: Document) -> None:
+    """The Content-Type is sent back as a header of every GET: no control character (the alternate
+    request syntax can carry one in its form; a line break in it would end the answer's headers)."""
+    if _CONTROL.search(document.content_type):
+        raise bad_request("the Content-Type holds a control character: it cannot be sent back as a header",
+                          path="Content-Type", error="content_type")
+
+
+def served_content_type(content_type: str) -> str:
+    """The Content-Type header of a stored document (one stored before the check above: a neutral type)."""
+    return DEFAULT_TYPE if _CONTROL.search(content_type) else content_type
+
+
 def check_post(document: Document) -> None:
     """A POST's own body: when it says application/json it must be a JSON object (XAPI-00235)."""
+    _check_content_type(document)
     if document.is_json:
         json_object(document, "the posted document")
 
@@ -319,6 +337,7 @@ def check_put(document: Document) -> None:
     """A PUT's body: when it says application/json it must be JSON (Communication §3.2.s3.b6, SHOULD*),
     and an empty body is not. Otherwise it would be stored, and every later POST merge into it refused.
     """
+    _check_content_type(document)
     if document.is_json:
         if not document.contents:
             raise bad_request(

@@ -116,16 +116,27 @@ def _definition_in(definition: dict[str, Any], languages: list[tuple[str, float]
 
 # -- Accept-Language --------------------------------------------------------------------
 
+MAX_LANGUAGE_RANGES = 32  # of an Accept-Language header; the rest is ignored (each range is tried on every map)
+
+
 def parse_accept_language(header: str | None) -> list[tuple[str, float]]:
-    """Language ranges with their quality, most preferred first (RFC 2616 §14.4); q=0 means refused."""
+    """Language ranges with their quality, most preferred first (RFC 2616 §14.4); q=0 means refused.
+
+    A range given twice counts once (its first time), and only the first ``MAX_LANGUAGE_RANGES``
+    distinct ranges count: a header of thousands of ranges must not make every read slow.
+    """
     if not header:
         return []
     ranges: list[tuple[float, int, str]] = []
+    seen: set[str] = set()
     for position, item in enumerate(header.split(",")):
         tag, _, params = item.strip().partition(";")
         tag = tag.strip()
-        if not tag:
+        if not tag or tag.lower() in seen:
             continue
+        if len(seen) == MAX_LANGUAGE_RANGES:
+            break
+        seen.add(tag.lower())
         quality = 1.0
         for param in params.split(";"):
             name, _, value = param.strip().partition("=")

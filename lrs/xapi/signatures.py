@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import orjson
 
+from lrs.xapi import strict_json
 from lrs.xapi.attachments import Part
 from lrs.xapi.errors import bad_request
 from lrs.xapi.statements import same_content
@@ -59,7 +60,7 @@ def _check_jws(jws: bytes, statement: dict[str, Any], at: str, centiseconds: boo
                           path=at, error="signature")
     try:
         header = orjson.loads(_b64url(segments[0]))
-        payload = orjson.loads(_b64url(segments[1]))
+        payload = strict_json.loads(_b64url(segments[1]))  # as a statement is read: nesting bounded, keys once
         signature = _b64url(segments[2])
     except (ValueError, binascii.Error) as exc:
         raise bad_request(f"the signature's JWS does not decode: {exc}", path=at, error="signature")

@@ -162,6 +162,14 @@ def test_a_duration_with_years_or_months_does_not_crash(duration: str) -> None:
     assert value is None or (isinstance(value, float) and value > 0)
 
 
+@pytest.mark.parametrize("duration", ["P1000000000D", "PT99999999999999999999H", "P99999999999W"])
+def test_a_duration_beyond_python_s_range_is_empty_not_a_crash(duration: str) -> None:
+    # Valid ISO 8601 that the LRS accepts; one such statement used to break every export (a 5xx hunt).
+    s = rich()
+    s["result"]["duration"] = duration
+    assert flatten(s, Privacy())["duration_s"] is None
+
+
 def test_an_unparseable_duration_is_empty() -> None:
     s = rich()
     s["result"]["duration"] = "about a minute"

@@ -192,6 +192,8 @@ def test_from_another_site_only_the_form_s_own_credentials_count(bare_client, st
     evil = {**remembered, "Origin": "https://evil.example"}
     assert_error(alternate(client, "POST", fields, headers=evil), 401)
     assert_error(alternate(client, "POST", fields, headers={**remembered, "Origin": "null"}), 401)
+    for broken in ("http://[", "http://a]b"):  # no URL at all: was a 500 (found by a 5xx hunt)
+        assert_error(alternate(client, "POST", fields, headers={**remembered, "Origin": broken}), 401)
     assert stored() == 0
     assert alternate(client, "POST", {**fields, "Authorization": basic(*ADMIN)}, headers=evil).status_code == 200
     # the same site, and clients that are not browsers (no Origin), as before

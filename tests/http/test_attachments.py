@@ -283,6 +283,25 @@ def test_malformed_signatures_are_400(client, statement, signer):  # Data §2.6.
     assert ids_of(client) == []
 
 
+def test_a_signature_payload_nested_deeper_than_a_statement_may_be_is_400_not_500(client, statement, signer):
+    # Found by a 5xx hunt: a payload of 500 nested lists made comparing it with the statement recurse
+    # until Python gave up (500). The payload is now read as a statement is: at most 252 levels.
+    key, _ = signer
+    original = statement(id=new_id())
+    for depth, status in ((500, 400), (900, 400), (240, 400)):  # 240 levels: read, then simply not this statement
+        payload = {**original, "result": {"extensions": {}}, "context": {"x": _nested_lists(depth)}}
+        response = send(client, signed(original, jws(payload, key))[1])
+        assert response.status_code == status, (depth, response.text)
+        assert response.json()["path"].endswith("attachments[0]"), response.text
+
+
+def _nested_lists(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def test_unsigned_or_truncated_rsa_signatures_are_400_without_x5c(client, statement, signer):
     # Data §2.6.s5.b1: without a certificate the LRS cannot verify, but an empty or 3-byte signature is
     # no RSA signature at all (it is as long as the key's modulus)

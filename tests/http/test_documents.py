@@ -204,6 +204,35 @@ def test_any_content_type_is_stored_byte_exact(client, res):
     each(cases, check)
 
 
+def test_a_content_type_with_a_control_character_is_400(client):
+    # Found by a 5xx hunt: the alternate request syntax carried "text/plain\x01" (or a line break)
+    # into a stored document, whose every GET then broke the connection (no valid header to send).
+    def check(res):
+        for bad in ("text/plain\x01", "text/plain\r\nX-Injected: yes", "text/plain\x00", "text/\x7fplain"):
+            for method in ("PUT", "POST"):
+                form = {**params(res, "ct"), "Content-Type": bad, "content": "hello", "If-None-Match": "*",
+                        "X-Experience-API-Version": "1.0.3", "Authorization": _basic(*ADMIN)}
+                response = client.post(res.path, params={"method": method}, data=form)
+                assert response.status_code == 400, (res.name, bad, method, response.text)
+                assert response.json()["path"] == "Content-Type"
+        assert fetch(client, res, "ct") is None
+        create(client, res, "tab", b"x", "text/plain;\tcharset=utf-8")  # a tab is allowed in a header value
+        assert fetch(client, res, "tab").headers["content-type"] == "text/plain;\tcharset=utf-8"
+
+    each(RESOURCES, check)
+
+
+def test_a_stored_content_type_that_cannot_be_a_header_is_served_as_octet_stream():
+    from lrs.xapi.documents import served_content_type
+
+    assert served_content_type("text/plain\x01") == "application/octet-stream"
+    assert served_content_type("text/plain; charset=utf-8") == "text/plain; charset=utf-8"
+
+
+def _basic(key: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{key}:{secret}".encode()).decode()
+
+
 def test_document_without_content_type_is_application_octet_stream(client):
     def check(res):
         content = b"\x00\x01raw"

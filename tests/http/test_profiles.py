@@ -506,6 +506,19 @@ def test_admin_report_needs_a_uuid_registration(bare_client) -> None:
         assert response.json().get("error"), response.text
 
 
+def test_admin_report_takes_no_file_path_from_the_request(bare_client, tmp_path) -> None:
+    # Found by a 5xx hunt: profile= was opened as a path, so a caller could make the server read any
+    # file (a 500 for some, and the messages told which files exist).
+    readable = tmp_path / "profile.jsonld"
+    readable.write_text("{}")
+    for name in (str(readable), "/etc/passwd", "/proc/self/mem", "x" * 300, "../seriousgames"):
+        response = bare_client.get(REPORT, params={"registration": new_id(), "profile": name}, auth=ADMIN)
+        assert response.status_code == 400, (name, response.text)
+        assert response.json()["path"] == "profile" and "LRS_PROFILE" in response.json()["message"]
+    response = bare_client.get(REPORT, params={"registration": new_id(), "profile": "seriousgames"}, auth=ADMIN)
+    assert response.status_code == 200, response.text
+
+
 def test_admin_report_needs_all_read_or_all(bare_client, credential) -> None:
     registration = new_id()
     for scopes in (("statements/read",), ("statements/write", "statements/read/mine"), ("state", "profile", "define")):

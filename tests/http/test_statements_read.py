@@ -625,6 +625,18 @@ def test_format_canonical_never_picks_a_language_the_client_refused(client, stat
     assert got["object"]["definition"]["name"] == {"fr": "Question une"}
 
 
+def test_format_canonical_reads_the_first_32_distinct_ranges_of_accept_language(client, statement):
+    # Found by a 5xx hunt: 100,000 ranges ("a,a,a,...") took 50 s a request, the event loop blocked.
+    sid = new_id()
+    store(client, rich(statement, sid))
+    filler = ",".join(f"x{i}" for i in range(32))
+    assert canonical(client, sid, "ja," * 50000 + "fr")["object"]["definition"]["name"] == {"fr": "Question une"}
+    got = canonical(client, sid, f"ja,{filler},fr")  # fr is the 34th distinct range: not read
+    assert got["object"]["definition"]["name"] != {"fr": "Question une"}
+    got = canonical(client, sid, f"{filler[:-4]},fr")  # the 32nd
+    assert got["object"]["definition"]["name"] == {"fr": "Question une"}
+
+
 def test_format_canonical_applies_accept_language_to_the_list_as_well(client, statement):
     sid = new_id()
     store(client, rich(statement, sid))

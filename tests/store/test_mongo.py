@@ -441,3 +441,24 @@ async def test_a_define_insert_that_loses_a_race_is_merged_into_the_winner(monke
         assert raced and (await store.activities([other]))[other] == {"name": {"de": "Eins"}}
     finally:
         await store.close()
+
+
+def test_a_forged_more_cursor_is_400_on_mongodb_too(client: TestClient) -> None:
+    # The contract: a `more` link the LRS could not have issued is a 400 (SQLite checked its cursor's
+    # sequence number; this store took any text after the stored value as a statement id).
+    import base64
+
+    assert client.post("/xapi/statements", json=[statement(n) for n in range(3)]).status_code == 200
+    more = client.get("/xapi/statements", params={"limit": "1"}).json()["more"]
+    token = more.split("more=", 1)[1]
+    payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    stored, _, last_id = payload["c"].partition("|")
+
+    def follow(cursor: str) -> int:
+        raw = json.dumps({**payload, "c": cursor}, separators=(",", ":")).encode()
+        forged = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return client.get("/xapi/statements", params={"more": forged}).status_code
+
+    assert follow(payload["c"]) == 200
+    for cursor in (f"{stored}|abc", f"{stored}|-1", f"{stored}|{last_id}\n", f"{stored}|{last_id[:-1]}"):
+        assert follow(cursor) == 400, cursor
