@@ -31,7 +31,7 @@ class XAPIError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.error, "message": self.message}
+        body: dict[str, Any] = {"error": self.error, "message": short(self.message)}
         if self.path is not None:
             body["path"] = self.path
         body.update(self.extra)
@@ -39,6 +39,17 @@ class XAPIError(Exception):
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"XAPIError({self.status}, {self.message!r}, error={self.error!r}, path={self.path!r})"
+
+
+MAX_MESSAGE = 2000  # characters of a message in an error body: a refused 10 MB value is not sent back whole
+
+
+def short(message: str) -> str:
+    """``message``, or its beginning and end around a note of how much was left out."""
+    if len(message) <= MAX_MESSAGE:
+        return message
+    head, tail = message[: MAX_MESSAGE - 500], message[-400:]
+    return f"{head} [... {len(message) - len(head) - len(tail)} characters left out ...] {tail}"
 
 
 _DEFAULT_ERRORS = {

@@ -309,3 +309,14 @@ def test_an_mbox_with_a_control_character_is_400_not_500(client, statement) -> N
         assert _assert_400(client.get(STATEMENTS, params={"agent": agent}))["path"] == "agent.mbox"
         assert _assert_400(client.get(STATE, params={**STATE_PARAMS, "agent": agent}))["path"] == "agent.mbox"
     assert client.get(STATEMENTS).json()["statements"] == []
+
+
+def test_a_huge_refused_value_is_not_quoted_whole_in_the_400(client, statement) -> None:
+    # Found by a slow-path hunt: a 10 MB invalid duration came back whole inside the error message.
+    duration = "P" + "1" * 3_000_000 + "X"
+    response = client.post(STATEMENTS, json=statement(result={"duration": duration}))
+    body = _assert_400(response, "characters left out")
+    assert body["path"] == "result.duration" and len(response.content) < 5000, len(response.content)
+    assert body["message"].startswith("result.duration:") and "1X'" in body["message"][-400:]  # its end is kept
+    short = _assert_400(client.post(STATEMENTS, json=statement(result={"duration": "P1X"})))
+    assert "left out" not in short["message"] and "P1X" in short["message"]
