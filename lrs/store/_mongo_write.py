@@ -290,8 +290,9 @@ async def _merge_definition(
 ) -> None:
     """Merge ``incoming`` into the canonical definition whose JSON text was ``seen`` when read
     (``merged``: that merge, if already made; ``seen`` None: read it now), unless it changed meanwhile:
-    then read it again and merge into what is there."""
-    for _ in range(MERGE_ATTEMPTS):
+    then read it again and merge into what is there. After ``MERGE_ATTEMPTS`` lost races (only under
+    a storm of updates to this one Activity), the merge into the latest is written as is."""
+    for attempt in range(MERGE_ATTEMPTS + 1):
         if seen is None:
             doc = await activities.find_one({"_id": activity_id}, {"definition": 1}, session=session)
             if doc is None:  # (activities are never removed while the LRS runs; nothing to merge into)
@@ -301,19 +302,12 @@ async def _merge_definition(
         merged = merged if merged is not None else merge_definition(current, incoming)
         if merged == current:
             return
+        condition = {"_id": activity_id} if attempt == MERGE_ATTEMPTS else {"_id": activity_id, "definition": seen}
         result = await activities.update_one(
-            {"_id": activity_id, "definition": seen},
-            {"$set": {"definition": orjson.dumps(merged).decode()}}, session=session,
-        )
+            condition, {"$set": {"definition": orjson.dumps(merged).decode()}}, session=session)
         if result.matched_count:
             return
         seen, merged = None, None
-    # Only under a storm of updates to this one Activity: merge into the latest and write that as is.
-    doc = await activities.find_one({"_id": activity_id}, {"definition": 1}, session=session)
-    if doc is not None:
-        merged = merge_definition(orjson.loads(doc["definition"]), incoming)
-        await activities.update_one(
-            {"_id": activity_id}, {"$set": {"definition": orjson.dumps(merged).decode()}}, session=session)
 
 
 def _only_duplicates(exc: Any) -> bool:
