@@ -21,7 +21,7 @@ import orjson
 from lrs.xapi import strict_json
 from lrs.xapi.attachments import Part
 from lrs.xapi.errors import bad_request
-from lrs.xapi.statements import same_content
+from lrs.xapi.statements import comparable
 
 SIGNATURE = "http://adlnet.gov/expapi/attachments/signature"
 OCTET_STREAM = "application/octet-stream"
@@ -38,7 +38,13 @@ def is_signature(attachment: Mapping[str, Any]) -> bool:
 
 def check(statement: dict[str, Any], parts: Mapping[str, Part], *, path: str, centiseconds: bool = False) -> None:
     """400 when a signature attachment of ``statement`` is not application/octet-stream, has no part,
-    or has a malformed JWS. ``centiseconds``: durations compare to 0.01 s (2.0 §4.2.7), else as strings."""
+    or has a malformed JWS. ``centiseconds``: durations compare to 0.01 s (2.0 §4.2.7), else as strings.
+
+    The statement's comparable form is made once, and a part that several signature attachments
+    name is checked once: 4,000 signatures of one statement with a 1 MB extension took 33 s.
+    """
+    expected: dict[str, Any] | None = None
+    checked: set[str] = set()
     for index, attachment in enumerate(statement.get("attachments") or ()):
         if not is_signature(attachment):
             continue
@@ -46,14 +52,20 @@ def check(statement: dict[str, Any], parts: Mapping[str, Part], *, path: str, ce
         if attachment.get("contentType") != OCTET_STREAM:
             raise bad_request(f"a signature attachment's contentType must be {OCTET_STREAM}",
                               path=f"{at}.contentType", error="signature")
-        part = parts.get(str(attachment.get("sha2", "")).lower())
+        sha2 = str(attachment.get("sha2", "")).lower()
+        part = parts.get(sha2)
         if part is None:
             raise bad_request("a signature attachment must be sent with its JWS as a multipart/mixed part",
                               path=f"{at}.sha2", error="signature")
-        _check_jws(part.content, statement, at, centiseconds)
+        if sha2 in checked:
+            continue
+        if expected is None:
+            expected = comparable(statement, centiseconds)
+        _check_jws(part.content, statement, expected, at, centiseconds)
+        checked.add(sha2)
 
 
-def _check_jws(jws: bytes, statement: dict[str, Any], at: str, centiseconds: bool) -> None:
+def _check_jws(jws: bytes, statement: dict[str, Any], expected: dict[str, Any], at: str, centiseconds: bool) -> None:
     segments = jws.strip().split(b".")
     if len(segments) != 3 or not all(segments[:2]):
         raise bad_request("the signature is not a JWS in compact serialization (header.payload.signature)",
@@ -72,7 +84,8 @@ def _check_jws(jws: bytes, statement: dict[str, Any], at: str, centiseconds: boo
         raise bad_request(f"the signature's JWS signature is {len(signature)} bytes long: an RSA signature is as"
                           " long as its key (64 bytes or more)", path=at, error="signature")
     # Attachments (the signature among them) are not compared: see lrs.xapi.statements.same_content.
-    if not isinstance(payload, dict) or not same_content(payload, statement, centiseconds=centiseconds):
+    # (``expected`` is ``comparable(statement)``.)
+    if not isinstance(payload, dict) or comparable(payload, centiseconds) != expected:
         raise bad_request("the signature's payload is not this statement (before its signature was added)",
                           path=at, error="signature")
     # An id the LRS assigns is not compared (Data 2.3.1.b1), but two ids that were both sent are two statements.

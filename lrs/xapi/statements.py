@@ -225,10 +225,11 @@ def equivalent(stored: dict[str, Any], incoming: PreparedStatement) -> bool:
 def same_content(a: dict[str, Any], b: dict[str, Any], *, centiseconds: bool = False) -> bool:
     """Whether two statements are the same by the comparison rules of ``equivalent`` (``centiseconds``:
     durations to 0.01 s, as 2.0 compares them; else as strings, as 1.0.3 does)."""
-    return _comparable(a, centiseconds) == _comparable(b, centiseconds)
+    return comparable(a, centiseconds) == comparable(b, centiseconds)
 
 
-def _comparable(statement: dict[str, Any], centiseconds: bool) -> dict[str, Any]:
+def comparable(statement: dict[str, Any], centiseconds: bool) -> dict[str, Any]:
+    """What ``same_content`` compares of a statement (made once for a statement compared many times)."""
     out = {k: v for k, v in statement.items() if k not in NOT_COMPARED}
     return _normalise(out, None, centiseconds)
 
