@@ -228,7 +228,8 @@ async def _formatted(
         return [formats.to_ids(s) for s in page]
     if fmt == "canonical":
         definitions = await store.activities({aid for s in page for aid in formats.activity_ids(s)})
-        return [formats.to_canonical(s, definitions, languages) for s in page]
+        made: dict[str, dict[str, Any]] = {}  # each definition made once for the page
+        return [formats.to_canonical(s, definitions, languages, made=made) for s in page]
     return page
 
 

@@ -76,24 +76,36 @@ def _activities(part: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def to_canonical(
-    statement: dict[str, Any], definitions: dict[str, dict[str, Any]], languages: list[tuple[str, float]]
+    statement: dict[str, Any], definitions: dict[str, dict[str, Any]], languages: list[tuple[str, float]],
+    *, made: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Activities with the LRS's canonical definition and one language per language map; Verb display in one language."""
+    """Activities with the LRS's canonical definition and one language per language map; Verb display in one language.
+
+    ``made``: the canonical definitions already made for these ``languages``, by Activity id; give
+    one dict for a whole page, so that a definition named many times is made once (and shared).
+    """
     out = copy.deepcopy(statement)
-    _canonical_in(out, definitions, languages)
+    _canonical_in(out, definitions, languages, {} if made is None else made)
     return out
 
 
-def _canonical_in(part: dict[str, Any], definitions: dict[str, dict[str, Any]], languages: list[tuple[str, float]]) -> None:
+def _canonical_in(
+    part: dict[str, Any], definitions: dict[str, dict[str, Any]], languages: list[tuple[str, float]],
+    made: dict[str, dict[str, Any]],
+) -> None:
     verb = part["verb"]
     if isinstance(verb.get("display"), dict):
         verb["display"] = one_language(verb["display"], languages)
     if part["object"].get("objectType") == "SubStatement":
-        _canonical_in(part["object"], definitions, languages)
+        _canonical_in(part["object"], definitions, languages, made)
     for activity in _activities_here(part):
-        definition = definitions.get(activity["id"], activity.get("definition"))
-        if definition is not None:
-            activity["definition"] = _definition_in(copy.deepcopy(definition), languages)
+        activity_id = activity["id"]
+        if activity_id in definitions:
+            if activity_id not in made:
+                made[activity_id] = _definition_in(definitions[activity_id], languages)
+            activity["definition"] = made[activity_id]
+        elif activity.get("definition") is not None:
+            activity["definition"] = _definition_in(activity["definition"], languages)
 
 
 def _activities_here(part: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -104,14 +116,19 @@ def _activities_here(part: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _definition_in(definition: dict[str, Any], languages: list[tuple[str, float]]) -> dict[str, Any]:
+    """A new definition with one language per language map (``definition`` is left as it is)."""
+    out = dict(definition)
     for prop in LANGUAGE_MAP_PROPS:
-        if isinstance(definition.get(prop), dict):
-            definition[prop] = one_language(definition[prop], languages)
+        if isinstance(out.get(prop), dict):
+            out[prop] = one_language(out[prop], languages)
     for prop in COMPONENT_LISTS:
-        for component in definition.get(prop) or ():
-            if isinstance(component.get("description"), dict):
-                component["description"] = one_language(component["description"], languages)
-    return definition
+        if isinstance(out.get(prop), list):
+            out[prop] = [
+                {**c, "description": one_language(c["description"], languages)}
+                if isinstance(c, dict) and isinstance(c.get("description"), dict) else c
+                for c in out[prop]
+            ]
+    return out
 
 
 # -- Accept-Language --------------------------------------------------------------------
