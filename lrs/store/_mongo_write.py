@@ -150,7 +150,7 @@ class MongoWrites:
             await _mark_voided(statements, earlier, session)
         targets = [p.ref for p in fresh if p.ref is not None]
         if targets or referrers:
-            await self._propagate(fresh_ids + targets, session)
+            await self._propagate(fresh_ids, session)
         await self._save_definitions(fresh, define, session)
         return fresh_ids
 
@@ -190,27 +190,35 @@ class MongoWrites:
         }
         if to_void:
             await _mark_voided(statements, to_void, None)
-        await self._propagate(batch_ids + targets, None, statements)
+        await self._propagate(batch_ids, None, statements)
 
-    async def _propagate(self, targets: list[str], session: Any, statements: Any = None) -> None:
-        """Statements targeting these (StatementRef) inherit their filter keys, recursively."""
+    async def _propagate(self, new_ids: list[str], session: Any, statements: Any = None) -> None:
+        """Statements reaching these through StatementRefs, and those of these that target another,
+        inherit their targets' keys, recursively (``lrs.xapi.keys.spread``): one update per statement
+        that gains any."""
         statements = statements if statements is not None else self._c("statements")
-        while targets:
-            referrers = await statements.find(_refs_to(targets), {"keys": 1, "ref": 1}, session=session).to_list(None)
-            if not referrers:
-                return
-            target_keys = {
-                d["_id"]: d["keys"] for d in await statements.find(
-                    {"_id": {"$in": sorted({r["ref"] for r in referrers})}}, {"keys": 1}, session=session).to_list(None)
-            }
-            targets = []
-            for r in referrers:
-                new = {k for k in target_keys.get(r["ref"], ()) if K.inheritable(k)} - set(r["keys"])
-                if new:
-                    await statements.update_one(
-                        {"_id": r["_id"]}, {"$addToSet": {"keys": {"$each": sorted(new)}}}, session=session
-                    )
-                    targets.append(r["_id"])
+        referrers: dict[str, tuple[str, set[str]]] = {}  # statement id -> (its target, its keys)
+
+        def take(docs: list[dict[str, Any]]) -> list[str]:
+            taken = [d["_id"] for d in docs if d["_id"] not in referrers]
+            referrers.update((d["_id"], (d["ref"], set(d["keys"]))) for d in docs if d["_id"] not in referrers)
+            return taken
+
+        take(await statements.find({"_id": {"$in": new_ids}, "ref": {"$type": "string"}}, {"keys": 1, "ref": 1},
+                                   session=session).to_list(None))
+        frontier = new_ids  # then what reaches these, level by level
+        while frontier:
+            frontier = take(await statements.find(_refs_to(frontier), {"keys": 1, "ref": 1},
+                                                  session=session).to_list(None))
+        if not referrers:
+            return
+        outside = sorted({ref for ref, _ in referrers.values() if ref not in referrers})
+        target_keys = {d["_id"]: set(d["keys"]) for d in await statements.find(
+            {"_id": {"$in": outside}}, {"keys": 1}, session=session).to_list(None)}
+        for statement_id, new in K.spread(referrers, target_keys, K.inheritable).items():
+            await statements.update_one(
+                {"_id": statement_id}, {"$addToSet": {"keys": {"$each": sorted(new)}}}, session=session
+            )
 
     async def _save_definitions(self, new: list[PreparedStatement], define: bool, session: Any) -> None:
         """Canonical Activity definitions (``lrs.xapi.activities.definition_writes``).

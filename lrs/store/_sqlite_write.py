@@ -19,6 +19,7 @@ from lrs.xapi import documents
 from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import unauthorized
+from lrs.xapi.keys import spread
 from lrs.xapi.statements import (
     PreparedStatement, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
 )
@@ -155,7 +156,7 @@ def _store(
             ref for voiding, ref, data in referrers
             if voiding and voids_on_arrival(data, voiding == VOIDS_ANY, arrived[ref].data)
         })
-        _propagate(conn, new_ids + targets)
+        _propagate(conn, new_ids)
     _save_definitions(conn, new, define)
     if violations:
         stored = {p.id: p.stored for p in new}
@@ -187,29 +188,41 @@ def _void(
         _in(conn, "UPDATE statements SET voided = 1 WHERE voiding = 0 AND voided = 0 AND id IN ({})", sorted(targets))
 
 
-def _propagate(conn: sqlite3.Connection, targets: list[str]) -> None:
-    """Statements targeting these (StatementRef) inherit their filter keys, recursively (in both arrival orders).
+def _propagate(conn: sqlite3.Connection, new_ids: list[str]) -> None:
+    """Statements reaching the new ones through StatementRefs, and the new ones that target another,
+    inherit their targets' filter keys, recursively (in both arrival orders; ``lrs.xapi.keys.spread``).
 
     The keys (ids: ``_sqlite_keys``) are added to the statement's JSON list and a re-index request is
     recorded; the indexer adds the rows (statements it has not reached yet it
     takes from the list anyway).
     """
-    while targets:  # keys only ever grow, so this ends (also on reference cycles)
-        pairs = _in(
-            conn,
-            "SELECT r.seq, r.id, r.keys, t.keys FROM statements r JOIN statements t ON t.id = r.ref"
-            " WHERE r.ref IN ({})",
-            targets,
-        )
-        targets = []
-        for seq, statement_id, own_keys, target_keys in pairs:
-            current = set(orjson.loads(own_keys))
-            new = inheritable_ids(conn, set(orjson.loads(target_keys)) - current)
-            if not new:
-                continue
-            conn.execute("UPDATE statements SET keys = ? WHERE seq = ?", (_json(sorted(current | new)), seq))
-            conn.execute("INSERT INTO reindex(seq) VALUES (?)", (seq,))
-            targets.append(statement_id)
+    referrers: dict[str, tuple[str, set[int]]] = {}  # statement id -> (its target, its keys)
+    seqs: dict[str, int] = {}
+
+    def take(rows: list[tuple]) -> list[str]:
+        taken = []
+        for seq, statement_id, ref, keys in rows:
+            if statement_id not in referrers:
+                referrers[statement_id] = (ref, set(orjson.loads(keys)))
+                seqs[statement_id] = seq
+                taken.append(statement_id)
+        return taken
+
+    take(_in(conn, "SELECT seq, id, ref, keys FROM statements WHERE ref IS NOT NULL AND id IN ({})", new_ids))
+    frontier = new_ids  # then what reaches the new ones, level by level
+    while frontier:
+        frontier = take(_in(conn, "SELECT seq, id, ref, keys FROM statements WHERE ref IN ({})", frontier))
+    if not referrers:
+        return
+    outside = sorted({ref for ref, _ in referrers.values() if ref not in referrers})
+    target_keys = {sid: set(orjson.loads(keys)) for sid, keys in _in(
+        conn, "SELECT id, keys FROM statements WHERE id IN ({})", outside)}
+    every = set().union(*target_keys.values(), *(keys for _, keys in referrers.values()))
+    gained = spread(referrers, target_keys, inheritable_ids(conn, every).__contains__)
+    if gained:
+        conn.executemany("UPDATE statements SET keys = ? WHERE seq = ?",
+                         [(_json(sorted(referrers[sid][1] | new)), seqs[sid]) for sid, new in gained.items()])
+        conn.executemany("INSERT INTO reindex(seq) VALUES (?)", [(seqs[sid],) for sid in gained])
 
 
 def _save_definitions(conn: sqlite3.Connection, new: list[PreparedStatement], define: bool) -> None:

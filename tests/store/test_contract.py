@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -258,6 +259,37 @@ async def test_statement_refs_are_followed_recursively_and_late(store) -> None:
     # time filters still apply to the referencing statement itself (stored order: c, b, a)
     assert await ids_of(store, query(activity="http://example.com/activities/c", since=b.stored)) == [a.id]
     assert await ids_of(store, query(activity="http://example.com/activities/c", until=c.stored)) == [c.id]
+
+
+async def test_statement_ref_chains_trees_and_cycles_in_any_arrival_order(store) -> None:
+    # Communication 2.1.3: "a is a match when a targets b which targets c" and c matches. Statements
+    # of one batch or of several, in any order, whatever arrives first; cycles end (each statement
+    # on one matches what any of them matches).
+    rng = random.Random(11)
+    for _round in range(3):
+        ids = [str(uuid.uuid4()) for _ in range(40)]
+        actors = [{"mbox": f"mailto:p{_round}-{i}@example.com"} for i in range(len(ids))]
+        targets = [None if rng.random() < 0.25 else rng.choice(ids) for _ in ids]
+        made = []
+        for i, statement_id in enumerate(ids):
+            obj = {"objectType": "StatementRef", "id": targets[i]} if targets[i] else None
+            made.append(make(actor=actors[i], obj=obj, id=statement_id))
+        order = rng.sample(made, len(made))
+        while order:
+            size = rng.choice((1, 1, 3, 10))
+            await store.insert_statements(order[:size], define=False)
+            order = order[size:]
+        position = {sid: i for i, sid in enumerate(ids)}
+        for i, actor in enumerate(actors):
+            expected = set()
+            for j, statement_id in enumerate(ids):  # j matches i's actor when it reaches i
+                seen, current = set(), statement_id
+                while current is not None and current not in seen:
+                    seen.add(current)
+                    current = targets[position[current]]
+                if ids[i] in seen:
+                    expected.add(statement_id)
+            assert set(await ids_of(store, query(agent=ifi_key(actor)))) == expected, (_round, i)
 
 
 async def test_activity_definitions_become_canonical(store) -> None:
