@@ -36,6 +36,7 @@ from lrs.store._names import NameCache
 from lrs.store.base import Credential, violation_dict
 from lrs.xapi.attachments import Part
 from lrs.xapi.errors import bad_request
+from lrs.xapi import query as query_module
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.validate import is_uuid
 
@@ -155,8 +156,21 @@ class MongoStore(MongoWrites, MongoDocuments):
         )
 
     async def query_statements(self, query: StatementQuery) -> tuple[list[dict[str, Any]], str | None]:
-        rows = await self._find(query).to_list(None)
-        more = len(rows) > query.limit
+        # Read as a stream, to stop where the page's text would pass the budget (``PAGE_TEXT_BUDGET``;
+        # its first statement always counts).
+        budget, size, cut = query_module.PAGE_TEXT_BUDGET, 0, False
+        rows: list[dict[str, Any]] = []
+        cursor = self._find(query)
+        try:
+            async for row in cursor:
+                size += len(row["data"])
+                if rows and size > budget:
+                    cut = True
+                    break
+                rows.append(row)
+        finally:
+            await cursor.close()
+        more = cut or len(rows) > query.limit
         rows = rows[: query.limit]
         page = [orjson.loads(r["data"]) for r in rows]
         if not more:

@@ -41,6 +41,7 @@ from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi.attachments import Part
 from lrs.xapi.documents import Document, DocumentScope, Precondition
 from lrs.xapi.errors import bad_request
+from lrs.xapi import query as query_module
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement
 from lrs.xapi.validate import is_digits
@@ -170,11 +171,23 @@ class SQLiteStore:
 
     async def query_statements(self, query: StatementQuery) -> tuple[list[dict[str, Any]], str | None]:
         inner, args = _page_sql(query)
+        order = "ASC" if query.ascending else "DESC"
         # One row back (the page as one JSON text), not a row per statement: see _sqlite_db.IN_JSON.
-        sql = f"SELECT group_concat(data, ','), group_concat(seq, ',') FROM ({inner})"
+        # The page stops where its text would pass ``PAGE_TEXT_BUDGET`` (its first statement always
+        # counts: its running total is its own length). The keyset query gives sizes, not texts, so
+        # only the texts kept are read into memory; the count is of the rows it found. (The running
+        # total costs about 0.3 ms a page of 100.)
+        fits = "upto = size OR upto <= ?"
+        sql = (
+            f"SELECT group_concat(CASE WHEN {fits} THEN (SELECT data FROM statements d WHERE d.seq = p.seq) END, ','),"
+            f" group_concat(CASE WHEN {fits} THEN seq END, ','), count(*) FROM ("
+            f" SELECT seq, size, sum(size) OVER (ORDER BY stored {order}, seq {order} ROWS UNBOUNDED PRECEDING) AS upto"
+            f" FROM ({inner})) p"
+        )
+        args = [query_module.PAGE_TEXT_BUDGET, query_module.PAGE_TEXT_BUDGET, *args]
         filtered = bool(query.index_keys())
 
-        def run(conn: sqlite3.Connection) -> tuple[str | None, str | None] | None:
+        def run(conn: sqlite3.Connection) -> tuple[str | None, str | None, int | None] | None:
             if filtered and db.index_lag(conn) > 0:
                 return None  # the key index is behind the statements committed so far
             return conn.execute(sql, args).fetchone()
@@ -183,14 +196,15 @@ class SQLiteStore:
         if row is None:
             await asyncio.to_thread(index_now, self.path)
             row = await self._read(lambda conn: conn.execute(sql, args).fetchone())
-        data, seqs = row
+        data, seqs, total = row
         if data is None:
             return [], None
         page = orjson.loads("[" + data + "]")
-        if len(page) <= query.limit:
+        kept = min(len(page), query.limit)
+        if kept == total:
             return page, None
-        page = page[: query.limit]
-        return page, f"{page[-1]['stored']}|{seqs.split(',')[query.limit - 1]}"
+        page = page[:kept]
+        return page, f"{page[-1]['stored']}|{seqs.split(',')[kept - 1]}"
 
     async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = list(dict.fromkeys(activity_ids))
@@ -253,7 +267,7 @@ KEY_ID = "(SELECT id FROM index_keys WHERE key = ?)"  # an index key's id (_sqli
 
 
 def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
-    """One page (limit + 1 rows, to know whether there is more) as a keyset query."""
+    """One page (limit + 1 rows, to know whether there is more) as a keyset query: each row's size, seq and stored."""
     keys = query.index_keys()
     order = "ASC" if query.ascending else "DESC"
     args: list[Any] = []
@@ -291,7 +305,7 @@ def _page_sql(query: StatementQuery) -> tuple[str, list[Any]]:
         args.append(until)
     where.append("s.voided = 0")
     sql = (
-        f"SELECT s.data AS data, {col}.seq AS seq FROM {src} WHERE {' AND '.join(where)}"
+        f"SELECT length(s.data) AS size, {col}.seq AS seq, {col}.stored AS stored FROM {src} WHERE {' AND '.join(where)}"
         f" ORDER BY {col}.stored {order}, {col}.seq {order} LIMIT ?"
     )
     args.append(query.limit + 1)

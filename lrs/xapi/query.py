@@ -43,6 +43,13 @@ class SingleQuery:
     attachments: bool = False
 
 
+# A page holds at most this much statement JSON (in characters) whatever its limit, and always at
+# least one statement: `limit` is a most (Communication 2.1.3.s3), and `more` leads on. 500 statements
+# of 20 MB each made one answer of 10 GB, past SQLite's 1 GB text limit (a 500) and any memory budget.
+# Both stores read it when they run a query.
+PAGE_TEXT_BUDGET = 8 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class StatementQuery:
     agent: str | None = None  # IFI key

@@ -30,6 +30,18 @@ class AsyncCursor:
         rows = list(self._cursor)
         return rows if length is None else rows[:length]
 
+    def __aiter__(self) -> AsyncCursor:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        try:
+            return next(self._cursor)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+    async def close(self) -> None:
+        self._cursor.close()
+
     async def explain(self) -> dict[str, Any]:
         raise NotImplementedError("mongomock has no explain(): run the suite with LRS_TEST_MONGODB_URI")
 

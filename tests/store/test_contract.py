@@ -119,6 +119,34 @@ async def test_query_orders_by_stored_and_pages_with_a_cursor(store) -> None:
     assert asc == [p.id for p in batch]
 
 
+async def test_a_page_stops_at_its_text_budget_and_more_leads_on(store, monkeypatch) -> None:
+    # limit is a most: a page whose statements' JSON would pass PAGE_TEXT_BUDGET stops before it
+    # (500 statements of 20 MB made one 10 GB answer; SQLite refused past 1 GB with a 500).
+    from lrs.xapi import query as query_module
+
+    monkeypatch.setattr(query_module, "PAGE_TEXT_BUDGET", 10_000)
+    sizes = [100, 2_000, 2_000, 2_000, 2_000, 20_000, 100, 100, 15_000]
+    batch = [make(stored=stored_at(5000 + i), result={"extensions": {"http://example.com/x": "x" * n}})
+             for i, n in enumerate(sizes)]
+    await store.insert_statements(batch, define=False)
+    for ascending in (True, False):
+        expected = [p.id for p in (batch if ascending else reversed(batch))]
+        pages, cursor = [], None
+        while True:
+            page, cursor = await store.query_statements(query(limit=4, ascending=ascending, cursor=cursor))
+            pages.append([s["id"] for s in page])
+            assert len(page) >= 1
+            if cursor is None:
+                break
+        assert [sid for page in pages for sid in page] == expected
+        by_id = {p.id: n for p, n in zip(batch, sizes)}
+        for page in pages:  # within the budget, or one statement alone
+            assert len(page) == 1 or sum(by_id[sid] for sid in page) < 10_000, pages
+            assert len(page) <= 4
+        if ascending:  # 100 + 3 x 2,000 fit (and limit 4); then 2,000 alone, as the 20,000 would pass it
+            assert [len(page) for page in pages] == [4, 1, 1, 2, 1], pages
+
+
 async def test_paging_is_stable_while_new_statements_arrive(store) -> None:
     await store.insert_statements([make(stored=stored_at(2000 + i)) for i in range(4)], define=False)
     first, cursor = await store.query_statements(query(limit=2))
