@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import pickle
 import select
 import signal
@@ -18,6 +19,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 from typing import Any
 
 from lrs._gc import RELEASE_AFTER_BYTES, release_memory, tune_gc
@@ -25,6 +27,16 @@ from lrs.store._sqlite_writer import MAX_GROUP, GroupCommitter
 from lrs.xapi.errors import XAPIError
 
 FRAME = struct.Struct("!IQ")  # payload length, request id
+RESTART_INTERVAL = 1.0  # seconds: a writer that keeps dying is started again at most this often
+log = logging.getLogger("lrs.store.sqlite")
+
+
+def _stopped() -> XAPIError:
+    """What a write the writer process died under (or cannot take now) is answered."""
+    return XAPIError(
+        503, "the SQLite writer process stopped before answering: a write in progress may or may not have been"
+        " stored; send it again (a statement with an id is stored once). A new writer process is being started.",
+        error="unavailable", headers={"Retry-After": "1"})
 
 
 class ProcessWriter:
@@ -37,8 +49,13 @@ class ProcessWriter:
         self._stream: asyncio.StreamWriter | None = None
         self._receiver: asyncio.Task | None = None
         self._outgoing: list[bytes] = []  # frames of this turn of the event loop, sent together
+        self._closing = False
+        self._restarting: asyncio.Lock | None = None
+        self._started = 0.0  # time.monotonic() of the last start
+        self.restarts = 0
 
     async def open(self) -> None:
+        self._started = time.monotonic()
         ours, theirs = socket.socketpair()
         # A plain child interpreter (not multiprocessing: no resource-tracker process,
         # nothing pickled at start); the socket is handed over as an inherited descriptor.
@@ -53,8 +70,10 @@ class ProcessWriter:
         self._receiver = asyncio.create_task(self._receive(reader))
 
     async def submit(self, name: str, *args: Any) -> Any:
-        if self._stream is None or self._receiver is None or self._receiver.done():
+        if self._stream is None or self._receiver is None or self._closing:
             raise RuntimeError("the SQLite writer process is not running")
+        if self._receiver.done():
+            await self._restart()
         request = next(self._ids)
         future = asyncio.get_running_loop().create_future()
         self._pending[request] = future
@@ -64,6 +83,28 @@ class ProcessWriter:
         self._outgoing += (FRAME.pack(len(payload), request), payload)
         await self._stream.drain()
         return await future
+
+    async def _restart(self) -> None:
+        """A new writer process for one that died (killed, out of memory): what it acknowledged is in
+        the database (each answer follows its commit), and SQLite recovers the rest on opening."""
+        if self._restarting is None:
+            self._restarting = asyncio.Lock()
+        async with self._restarting:
+            if self._receiver is not None and not self._receiver.done():
+                return  # another request started it meanwhile
+            if time.monotonic() - self._started < RESTART_INTERVAL:
+                raise _stopped()
+            code = self._process.poll() if self._process is not None else None
+            log.error("the SQLite writer process stopped (exit status %s); starting a new one", code)
+            if self._stream is not None:
+                self._stream.close()
+            if self._process is not None and code is None:
+                self._process.kill()  # (it closed its socket but lives on: make sure)
+            if self._process is not None:
+                await asyncio.to_thread(self._process.wait)
+            self._outgoing = []  # (frames for the dead process: their requests were answered 503)
+            self.restarts += 1
+            await self.open()
 
     def _send(self) -> None:
         """The frames of every job submitted in this turn of the event loop, in one write (one system call)."""
@@ -87,10 +128,11 @@ class ProcessWriter:
         finally:
             for future in self._pending.values():
                 if not future.done():
-                    future.set_exception(RuntimeError("the SQLite writer process stopped"))
+                    future.set_exception(_stopped())
             self._pending.clear()
 
     async def close(self) -> None:
+        self._closing = True
         if self._stream is not None:
             if self._outgoing:
                 self._send()
