@@ -278,7 +278,16 @@ def write(current: Document | None, incoming: Document, *, merge: bool, conditio
         return incoming
     stored = _exact_object(current, "the stored document")
     stored.update(_exact_object(incoming, "the posted document"))  # top-level properties only: each replaced whole
-    return Document.new(orjson.dumps(stored), current.content_type, incoming.updated)
+    contents = orjson.dumps(stored)
+    if len(contents) > MAX_MERGED_BYTES:
+        raise XAPIError(413, f"merging would make the document {len(contents)} bytes long; POST merges documents"
+                             f" up to {MAX_MERGED_BYTES} bytes (PUT replaces one)", error="too_large")
+    return Document.new(contents, current.content_type, incoming.updated)
+
+
+# POSTs to one document could make it grow without end: past SQLite's 1 GB limit on one value they
+# got a 500. A document a merge makes larger than this is refused (MongoDB keeps 16 MiB at most anyway).
+MAX_MERGED_BYTES = 64 * 1024 * 1024
 
 
 # The merge keeps each number as written (the text of the stored or the posted document): parsed to a

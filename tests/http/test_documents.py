@@ -414,6 +414,23 @@ def test_post_merges_json_objects(client, res):
     assert got.headers["etag"] == f'"{sha1(got.content)}"'
 
 
+@each_resource
+def test_a_merge_that_would_make_a_document_too_large_is_413_and_changes_nothing(client, res, monkeypatch):
+    # A slow-path hunt: POSTs grew a state document past SQLite's 1 GB limit on one value, and every
+    # later one got a 500. A merge result over MAX_MERGED_BYTES is refused; a PUT still replaces it.
+    from lrs.xapi import documents
+
+    monkeypatch.setattr(documents, "MAX_MERGED_BYTES", 1_000)
+    create(client, res, "doc", {"a": "x" * 400})
+    assert post(client, res, "doc", {"b": "y" * 400}).status_code == 204
+    before = stored(client, res, "doc")
+    body = assert_error(post(client, res, "doc", {"c": "z" * 400}), 413)
+    assert body["error"] == "too_large" and "1000 bytes" in body["message"], body
+    assert stored(client, res, "doc") == before
+    etag = before[2]
+    assert put(client, res, "doc", {"c": "z" * 1_500}, headers={"If-Match": etag}).status_code == 204
+
+
 def test_post_merge_replaces_top_level_properties_whole(client):
     """XAPI-00183: "only top-level properties are merged, even if a top-level property is an Object"."""
     def check(res):
