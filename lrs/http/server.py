@@ -13,6 +13,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
+
+from lrs.xapi import versions
+
 try:
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 except ImportError:  # pragma: no cover - uvicorn without httptools: its own default stays
@@ -67,3 +71,21 @@ if HttpToolsProtocol is not None:
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
             super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+        def send_400_response(self, msg: str) -> None:
+            """A request the parser refuses (malformed, or a request line or headers too long: a query
+            string past about 64 KB) gets a JSON body as every other refusal does, not plain text."""
+            body = orjson.dumps({"error": "bad_request", "message": (
+                "the request could not be read as HTTP/1.1: it is malformed, or its request line or headers"
+                " are too long (a query string of at most about 64 KB)")})
+            content = [b"HTTP/1.1 400 Bad Request\r\n"]
+            for name, value in self.server_state.default_headers:
+                content.extend([name, b": ", value, b"\r\n"])
+            content.extend([
+                b"content-type: application/json\r\n",
+                b"x-experience-api-version: " + versions.UNDECLARED.encode("ascii") + b"\r\n",
+                b"content-length: " + str(len(body)).encode("ascii") + b"\r\n",
+                b"connection: close\r\n\r\n", body,
+            ])
+            self.transport.write(b"".join(content))
+            self.transport.close()

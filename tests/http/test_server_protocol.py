@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 import time
@@ -181,3 +182,18 @@ def test_errors_and_bodiless_answers_are_framed_as_before(live: int) -> None:
     assert first.startswith(b"400") and b"X-Experience-API-Version" in first
     assert second.startswith(b"401") and b"www-authenticate" in second.lower()
     assert len(RecordingProtocol.socket_writes) == 2
+
+
+def test_a_request_the_parser_refuses_gets_a_json_400(live: int) -> None:
+    # A slow-path hunt: a query string over about 64 KB got uvicorn's plain-text 400.
+    too_long = b"GET /xapi/statements?verb=http://example.com/" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    for request in (too_long, b"NOT HTTP AT ALL\r\n\r\n"):
+        received = _exchange(live, request, responses=1)
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400 "), received
+        assert b"content-type: application/json" in head and b"x-experience-api-version: 1.0.3" in head
+        assert json.loads(body)["error"] == "bad_request"
+    # (a query string of 50 KB is read as usual: here, refused by the application for want of credentials)
+    fine = (b"GET /xapi/statements?verb=http://example.com/" + b"a" * 50_000
+            + b" HTTP/1.1\r\nHost: x\r\nX-Experience-API-Version: 1.0.3\r\n\r\n")
+    assert _exchange(live, fine, responses=1).startswith(b"HTTP/1.1 401 ")
