@@ -276,10 +276,16 @@ class MongoWrites:
 
 
     async def _save_names(self, names: list[tuple[str, str]], define: bool, session: Any) -> None:
-        agent_names = self._c("agent_names")
-        for ifi, name in names:
-            update = {"$addToSet": {"names": name}} if define else {"$setOnInsert": {"names": [name]}}
-            await agent_names.update_one({"_id": ifi}, update, upsert=True, session=session)
+        """Record agent names: one round trip for the batch (each an upsert; order does not matter)."""
+        if not names:
+            return
+        from pymongo import UpdateOne
+
+        await self._c("agent_names").bulk_write([
+            UpdateOne({"_id": ifi}, {"$addToSet": {"names": name}} if define else {"$setOnInsert": {"names": [name]}},
+                      upsert=True)
+            for ifi, name in names
+        ], ordered=False, session=session)
 
 
 def _refs_to(ids: list[str]) -> dict[str, Any]:

@@ -57,6 +57,15 @@ class AsyncCollection:
     def find(self, *args: Any, session: Any = None, **kwargs: Any) -> AsyncCursor:
         return AsyncCursor(self._c.find(*args, **kwargs))
 
+    async def bulk_write(self, requests: Any, *, ordered: bool = True, session: Any = None) -> None:
+        """UpdateOne requests only, one at a time (mongomock's own bulk_write does not take the UpdateOne
+        of the PyMongo installed: it passes a ``sort``)."""
+        from pymongo import UpdateOne
+
+        for request in requests:
+            assert isinstance(request, UpdateOne), request
+            self._c.update_one(request._filter, request._doc, upsert=request._upsert)
+
     async def create_index(self, keys: Any, **kwargs: Any) -> str:
         kwargs.pop("partialFilterExpression", None)  # mongomock does not take it; the index is only an optimisation
         return self._c.create_index(keys, **kwargs)
