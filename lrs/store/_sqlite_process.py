@@ -81,7 +81,10 @@ class ProcessWriter:
         if not self._outgoing:
             asyncio.get_running_loop().call_soon(self._send)
         self._outgoing += (FRAME.pack(len(payload), request), payload)
-        await self._stream.drain()
+        try:
+            await self._stream.drain()
+        except ConnectionError:
+            pass  # the writer process died: _receive answers this request's future (503)
         return await future
 
     async def _restart(self) -> None:
@@ -90,6 +93,8 @@ class ProcessWriter:
         if self._restarting is None:
             self._restarting = asyncio.Lock()
         async with self._restarting:
+            if self._closing:
+                raise _stopped()
             if self._receiver is not None and not self._receiver.done():
                 return  # another request started it meanwhile
             if time.monotonic() - self._started < RESTART_INTERVAL:
@@ -133,6 +138,9 @@ class ProcessWriter:
 
     async def close(self) -> None:
         self._closing = True
+        if self._restarting is not None:
+            async with self._restarting:  # a restart under way finishes first: its process is closed below
+                pass
         if self._stream is not None:
             if self._outgoing:
                 self._send()

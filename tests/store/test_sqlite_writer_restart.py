@@ -94,3 +94,59 @@ def test_over_http_the_write_after_the_writer_died_is_a_503_then_writes_go_on(se
         if statuses[0] == 503:
             assert answers[0].json()["error"] == "unavailable" and answers[0].headers["Retry-After"] == "1"
         assert len(client.get("/xapi/statements").json()["statements"]) == 3 - statuses.count(503)
+
+
+def padded() -> object:
+    sent = {"id": str(uuid.uuid4()), "actor": {"mbox": "mailto:ada@example.com"},
+            "verb": {"id": "http://example.com/verbs/did"}, "object": {"id": "http://example.com/a"},
+            "result": {"extensions": {"http://example.com/pad": "x" * 200_000}}}
+    return prepare(sent, stored="2026-01-01T00:00:00.000Z", authority=AUTHORITY, api_version="1.0.3")
+
+
+async def test_every_write_queued_when_the_writer_dies_is_a_503_not_a_connection_error(tmp_path: Path, monkeypatch) -> None:
+    # Found by a review: writes waiting to be sent behind a large batch (or sent after the socket was
+    # reset) got ConnectionResetError from the socket, which the middleware answers 500.
+    import asyncio
+
+    monkeypatch.setattr(process, "RESTART_INTERVAL", 0.0)
+    store = SQLiteStore(str(tmp_path / "lrs.sqlite3"), synchronous="NORMAL", writer="process")
+    await store.open()
+    try:
+        async def write(batch: list) -> str:
+            try:
+                await asyncio.wait_for(store.insert_statements(batch, define=False), 60)
+                return "ok"
+            except XAPIError as exc:
+                return str(exc.status)
+
+        tasks = [asyncio.create_task(write([padded() for _ in range(100)]))]  # 20 MB: the socket fills
+        await asyncio.sleep(0.01)
+        tasks += [asyncio.create_task(write([statement()])) for _ in range(10)]
+        await asyncio.sleep(0)
+        os.kill(store._writer._process.pid, signal.SIGKILL)
+        tasks += [asyncio.create_task(write([statement()])) for _ in range(10)]
+        outcomes = [await task for task in tasks]
+        assert set(outcomes) <= {"ok", "503"}, outcomes
+        assert await store.insert_statements([statement()], define=False)  # and then a new writer takes writes
+    finally:
+        await store.close()
+
+
+async def test_closing_while_a_restart_is_under_way_leaves_no_writer_process(tmp_path: Path, monkeypatch) -> None:
+    import asyncio
+
+    monkeypatch.setattr(process, "RESTART_INTERVAL", 0.0)
+    store = SQLiteStore(str(tmp_path / "lrs.sqlite3"), synchronous="NORMAL", writer="process")
+    await store.open()
+    writer = store._writer
+    _kill_writer(store)
+    with pytest.raises(XAPIError):  # the write the writer died under
+        await store.insert_statements([statement()], define=False)
+    write = asyncio.create_task(store.insert_statements([statement()], define=False))
+    await asyncio.sleep(0)  # (the write is restarting the writer)
+    await store.close()
+    try:
+        await write
+    except XAPIError as exc:
+        assert exc.status == 503
+    assert writer._process.poll() is not None  # no writer process left running
