@@ -200,8 +200,11 @@ class MongoWrites:
         referrers: dict[str, tuple[str, set[str]]] = {}  # statement id -> (its target, its keys)
 
         def take(docs: list[dict[str, Any]]) -> list[str]:
-            taken = [d["_id"] for d in docs if d["_id"] not in referrers]
-            referrers.update((d["_id"], (d["ref"], set(d["keys"]))) for d in docs if d["_id"] not in referrers)
+            taken = []
+            for d in docs:
+                if d["_id"] not in referrers:
+                    referrers[d["_id"]] = (d["ref"], set(d["keys"]))
+                    taken.append(d["_id"])
             return taken
 
         take(await statements.find({"_id": {"$in": new_ids}, "ref": {"$type": "string"}}, {"keys": 1, "ref": 1},
