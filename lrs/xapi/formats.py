@@ -174,33 +174,35 @@ def _matches(language_range: str, tag: str) -> bool:
 def one_language(language_map: dict[str, str], ranges: list[tuple[str, float]]) -> dict[str, str]:
     """The one entry of a language map that best fits the Accept-Language ranges.
 
-    The best-quality acceptable match wins; with no match, any language the
-    client did not refuse (q=0), preferring English; if every language is
-    refused, the first one (the spec asks for exactly one).
+    A language's quality is that of the longest range matching it (RFC 2616 §14.4: with
+    ``en;q=0.8, en-US;q=0.1``, en-GB has 0.8 and en-US 0.1). The best quality above 0 wins;
+    on a tie the more preferred range, then a language equal to its range, then map order.
+    With no match, any language no range names (the client refused none of them), preferring
+    English; if every language is refused, the first one (the spec asks for exactly one).
     """
     if len(language_map) <= 1:
         return dict(language_map)
-    lowered = [(key.lower(), key) for key in language_map]
-    refused = {r.lower() for r, q in ranges if q == 0}
-
-    def acceptable(tag: str) -> bool:
-        best = max(((len(r), q) for r, q in ranges if _matches(r.lower(), tag)), default=None)
-        return best is None or best[1] > 0
-
-    for language_range, quality in ranges:
-        if quality == 0:
-            continue
-        wanted = language_range.lower()
-        for low, key in lowered:
-            if wanted != "*" and low == wanted:
-                return {key: language_map[key]}
-        for low, key in lowered:
-            if _matches(wanted, low) and acceptable(low):
-                return {key: language_map[key]}
-    candidates = [(low, key) for low, key in lowered if low not in refused and acceptable(low)]
+    ranked: list[tuple[float, int, bool, int, str]] = []  # (-quality, range position, inexact, map order, key)
+    unnamed: list[str] = []
+    lowered = [(r.lower(), q) for r, q in ranges]
+    for order, key in enumerate(language_map):
+        tag = key.lower()
+        best: tuple[int, float, int, bool] | None = None  # (range length, quality, range position, inexact)
+        for position, (wanted, quality) in enumerate(lowered):
+            if _matches(wanted, tag):
+                length = 0 if wanted == "*" else len(wanted)
+                if best is None or length > best[0]:
+                    best = (length, quality, position, wanted != tag)
+        if best is None:
+            unnamed.append(key)
+        elif best[1] > 0:
+            ranked.append((-best[1], best[2], best[3], order, key))
+    if ranked:
+        key = min(ranked)[4]
+        return {key: language_map[key]}
     for fallback in ("en-us", "en"):
-        for low, key in candidates:
-            if low == fallback:
+        for key in unnamed:
+            if key.lower() == fallback:
                 return {key: language_map[key]}
-    low, key = candidates[0] if candidates else lowered[0]
+    key = unnamed[0] if unnamed else next(iter(language_map))
     return {key: language_map[key]}

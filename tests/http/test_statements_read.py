@@ -625,6 +625,28 @@ def test_format_canonical_never_picks_a_language_the_client_refused(client, stat
     assert got["object"]["definition"]["name"] == {"fr": "Question une"}
 
 
+@pytest.mark.parametrize(
+    "accept_language, expected",
+    [("en;q=0.8, en-US;q=0.1", "en-GB"), ("en-US;q=0.1, en", "en-GB"), ("en, en-GB;q=0", "en-US"),
+     ("en-GB;q=0.9, en", "en-US"), ("*, en-US;q=0.5", "en-GB"), ("en-US;q=0.5, *;q=0.6", "en-GB")],
+)
+def test_format_canonical_gives_a_language_the_quality_of_the_longest_range_matching_it(
+    client, statement, accept_language, expected
+):
+    # RFC 2616 §14.4 (Communication §2.1.3.s4.b5): "the quality value of the longest language-range in
+    # the field that matches the language-tag". Found by a review: with "en;q=0.8, en-US;q=0.1" the
+    # first tag the "en" range matched (en-US, which the client rates 0.1) was returned.
+    sid = new_id()
+    store(client, statement(
+        id=sid, verb={"id": "http://example.com/verbs/coloured", "display": {"en-US": "colored", "en-GB": "coloured"}},
+        object={"objectType": "Activity", "id": "http://example.com/activities/colour",
+                "definition": {"name": {"en-US": "Color", "en-GB": "Colour"}}},
+    ))
+    got = canonical(client, sid, accept_language)
+    assert list(got["verb"]["display"]) == [expected]
+    assert list(got["object"]["definition"]["name"]) == [expected]
+
+
 def test_format_canonical_reads_the_first_32_distinct_ranges_of_accept_language(client, statement):
     # Found by a 5xx hunt: 100,000 ranges ("a,a,a,...") took 50 s a request, the event loop blocked.
     sid = new_id()
