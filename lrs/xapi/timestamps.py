@@ -13,11 +13,13 @@ from email.utils import format_datetime
 
 TIMESTAMP_EXTENDED = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
-    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?\Z"
+    r"([Zz]|[+-]\d{2}(?::?\d{2})?)?\Z",
+    re.ASCII,  # \d is 0-9 only: int() reads "٢٠١٣" too, and such a timestamp was stored as sent
 )
 TIMESTAMP_BASIC = re.compile(
     r"^(\d{4})(\d{2})(\d{2})[Tt](\d{2})(\d{2})(?:(\d{2})(?:[.,](\d+))?)?"
-    r"([Zz]|[+-]\d{2}(?:\d{2})?)?\Z"
+    r"([Zz]|[+-]\d{2}(?:\d{2})?)?\Z",
+    re.ASCII,
 )
 UNKNOWN_OFFSETS = frozenset(("-00", "-0000", "-00:00"))
 

@@ -82,6 +82,7 @@ def validate_statement(statement: object, version: str, *, path: str = "", schem
             _validator(key)(statement)
         except fastjsonschema.JsonSchemaValueException as exc:
             raise _translate(exc, statement, path, key, subject="a statement") from None
+        raise _disagreement(statement, path, key)
     check_statement(statement, path)  # type: ignore[arg-type]  # a dict, by the schema
 
 
@@ -178,6 +179,28 @@ def _validator(key: str) -> Callable[[object], object]:
 
 
 # --- translating schema errors ----------------------------------------------------
+
+
+def _disagreement(statement: object, prefix: str, key: str) -> XAPIError:
+    """The compiled validator refuses what fastjsonschema accepts: the schema's own reading wins.
+
+    JSON Schema patterns are ECMA-262 regular expressions, which jsonschema-rs follows and Python's
+    ``re`` (fastjsonschema) does not quite: ECMA-262's ``\\s`` also matches U+FEFF, so an IRI holding
+    one is refused. Before, such a statement was accepted (found by a review: validation failed open).
+    """
+    error = next(iter(_fast_validator(key).iter_errors(statement)), None)
+    if error is None:  # cannot happen: is_valid said no
+        return invalid(prefix or "statement", "does not match the statement schema", rule="schema")
+    parts = [str(part) for part in error.instance_path]
+    value: object = statement
+    for part in error.instance_path:
+        value = value[part]  # type: ignore[index]
+    if isinstance(value, str):
+        shown = ascii(value) if len(value) <= 80 else ascii(value[:77]) + "..."
+        message = f"{shown} does not match the statement schema here (an invisible character such as U+FEFF?)"
+    else:
+        message = "does not match the statement schema here"
+    return invalid(_xapi_path(parts, statement, prefix), message, rule="schema")
 
 
 def _translate(

@@ -11,8 +11,8 @@ SUPPORTED = (V1, V2)
 # 1.0.3. The ADL 1.0.3 conformance suite expects a 1.0.x header on the 400 such a request gets
 # (XAPI-00321); its 2.0 suite accepts 1.0.x or 2.0.x there.
 UNDECLARED = V1
-_V1 = re.compile(r"^1\.0(\.\d+)?$")
-_V2 = re.compile(r"^2\.0(\.\d+)?$")
+_V1 = re.compile(r"1\.0(\.[0-9]+)?\Z")
+_V2 = re.compile(r"2\.0(\.[0-9]+)?\Z")
 
 
 def negotiate(header: str | None) -> str | None:

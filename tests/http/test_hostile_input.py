@@ -320,3 +320,39 @@ def test_a_huge_refused_value_is_not_quoted_whole_in_the_400(client, statement) 
     assert body["message"].startswith("result.duration:") and "1X'" in body["message"][-400:]  # its end is kept
     short = _assert_400(client.post(STATEMENTS, json=statement(result={"duration": "P1X"})))
     assert "left out" not in short["message"] and "P1X" in short["message"]
+
+
+# -- found by a review of statement validation (twelfth session) ---------------------------
+
+@pytest.mark.parametrize("value", ["٢٠١٣-٠٥-١٨T٠٥:٣٢:٣٤Z", "２０１３-05-18T05:32:34Z", "2013-05-18T05:32:34+٠٥:٣٠"])
+def test_a_timestamp_in_other_digits_than_0_to_9_is_400(client, statement, value: str) -> None:
+    # XAPI-00123: ISO 8601. Before, such a timestamp was accepted and stored as sent.
+    for headers in (V1, V2):
+        response = client.post(STATEMENTS, json=statement(timestamp=value), headers=headers)
+        assert response.status_code == 400 and response.json()["path"] == "timestamp", response.text
+    sub = statement(timestamp=value)
+    sub = {"objectType": "SubStatement", **{k: sub[k] for k in ("actor", "verb", "object", "timestamp")}}
+    response = client.post(STATEMENTS, json=statement(object=sub))
+    assert response.status_code == 400 and response.json()["path"] == "object.timestamp", response.text
+    assert client.get(STATEMENTS, params={"since": value}).json()["path"] == "since"
+
+
+def test_a_duplicate_key_behind_a_run_of_whitespace_is_400(client, statement) -> None:
+    # XAPI-00021. Before, `"mbox"  :` (two spaces) got past the parser's fast path: the second mbox won.
+    body = orjson.dumps(statement()).replace(b'"mbox":', b'"mbox":"mailto:first@example.com","mbox"  :', 1)
+    _assert_400(client.post(STATEMENTS, content=body, headers=JSON), "duplicate key")
+    _assert_400(client.post(STATEMENTS, content=b"[" + body + b"]", headers=JSON), "duplicate key")
+    response = client.put(STATEMENTS, params={"statementId": "6f1e3c47-8d43-4c4a-9c64-5a4d6d8a0e12"},
+                          content=body, headers={**JSON, **V2})
+    _assert_400(response, "duplicate key")
+
+
+def test_a_string_the_schema_refuses_is_400_even_where_python_s_regex_would_pass_it(client, statement) -> None:
+    # JSON Schema patterns are ECMA-262 regexes, whose \s matches U+FEFF; Python's does not. Before, the
+    # compiled validator's "no" fell through when fastjsonschema found nothing, and the statement was stored.
+    bad = statement(verb={"id": "http://example.com/verbs/\ufeffsaw"})
+    body = _assert_400(client.post(STATEMENTS, json=bad), "schema")
+    assert body["path"] == "verb.id"
+    body = _assert_400(client.post(STATEMENTS, json=[statement(), bad]), "schema")
+    assert body["path"] == "[1].verb.id"
+    assert client.get(STATEMENTS, params={"verb": "http://example.com/verbs/saw"}).json()["statements"] == []

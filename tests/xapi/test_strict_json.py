@@ -13,6 +13,9 @@ from lrs.xapi.strict_json import DuplicateKey, loads
         b'{"a":1,"a":2}',  # fast path candidate
         b'{"a":1,"b":{"c":"x\\":y","c":3}}',  # backslash: exact path
         b'{"a" :1,"a":2}',  # whitespace before a colon: exact path
+        b'{"a":1,"a"  :2}',  # a run of whitespace before a colon (a review: this one got through)
+        b'{"b":{"a":1,"a" \t\r\n:2}}',
+        b'[{"k":1},{"k":2,"k"\n\n:3}]',
         b'[{"k":1},{"k":2,"k":3}]',
     ],
 )
@@ -38,3 +41,7 @@ def test_integers_beyond_64_bits_become_floats_on_both_paths() -> None:
     assert loads(b'{"b":%d}' % big) == {"b": float(big)}
     assert loads(b'{"a":"\\/","b":%d}' % big) == {"a": "/", "b": float(big)}
     assert loads(b'{"b":18446744073709551615}') == {"b": 18446744073709551615}
+
+
+def test_a_string_holding_a_spaced_colon_is_still_read() -> None:
+    assert loads(b'{"a":"ratio : 3","b":"b :"}') == {"a": "ratio : 3", "b": "b :"}

@@ -2,7 +2,9 @@
 
 from datetime import datetime, timedelta, timezone
 
-from lrs.xapi.timestamps import format_stored, stored_sequence
+import pytest
+
+from lrs.xapi.timestamps import format_stored, parse_timestamp, stored_sequence
 
 MOMENT = datetime(2026, 11, 27, 1, 28, 25, 123456, tzinfo=timezone.utc)
 
@@ -29,3 +31,16 @@ def test_a_batch_gets_consecutive_microseconds_in_order() -> None:
     assert stored_sequence(local, 2) == stored_sequence(MOMENT, 2)
     values = stored_sequence(MOMENT, 500)
     assert values == sorted(values) and len(set(values)) == 500
+
+
+@pytest.mark.parametrize("value", [
+    "٢٠١٣-٠٥-١٨T٠٥:٣٢:٣٤Z",  # Arabic-Indic digits
+    "２０１３-05-18T05:32:34Z",  # fullwidth
+    "2013-05-18T05:32:34+٠٥:٣٠",
+    "2013-05-18T05:32:34.١٢٣Z",
+    "٢٠١٣٠٥١٨T٠٥٣٢٣٤Z",  # basic format
+])
+def test_only_ascii_digits_make_a_timestamp(value: str) -> None:
+    # ISO 8601 digits are 0-9 (XAPI-00123); re's \d and int() also take other scripts' digits.
+    assert parse_timestamp(value) is None
+    assert parse_timestamp("2013-05-18T05:32:34.123+05:30") is not None
