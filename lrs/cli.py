@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     creds = commands.add_parser("credentials", help="create, list and revoke HTTP Basic credentials")
+    creds.set_defaults(handler=_usage(creds))
     sub = creds.add_subparsers(metavar="ACTION")
     create = sub.add_parser("create", help="create credentials and write key,secret as CSV")
     create.add_argument("--count", type=_at_least(1, MAX_COUNT), default=1,
@@ -144,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     exp.set_defaults(handler=_export)
 
     profile = commands.add_parser("profile", help="xAPI Profile reports")
+    profile.set_defaults(handler=_usage(profile))
     psub = profile.add_subparsers(metavar="ACTION")
     rep = psub.add_parser("report", help="profile violations kept in warn mode, or the pattern report")
     what = rep.add_mutually_exclusive_group(required=True)
@@ -156,6 +158,15 @@ def _parser() -> argparse.ArgumentParser:
     _database_arg(rep)
     rep.set_defaults(handler=_profile_report)
     return parser
+
+
+def _usage(parser: argparse.ArgumentParser) -> Any:
+    """The handler of a command given without its action: that command's help, status 2."""
+    def usage(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return usage
 
 
 def _database_arg(parser: argparse.ArgumentParser) -> None:
@@ -179,10 +190,21 @@ def _serve(args: argparse.Namespace) -> int:
     from lrs.http.server import PROTOCOL
 
     settings = _settings(args)
+
+    async def opens(store: Any, settings: Settings) -> None:
+        pass
+
+    # The database is opened (and made, if missing) once here first, so that a wrong path or an
+    # unreachable server is one "lrs: ..." line and status 2, as for the other commands, not a
+    # traceback from inside the server's start-up.
+    _with_store(args, opens, create=True, settings=settings)
     os.environ["LRS_DATABASE_URL"] = settings.database_url  # the app factory reads it, in every worker
     uvicorn.run(
         "lrs.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
         log_level=args.log_level, access_log=False, proxy_headers=True, http=PROTOCOL,
+        # No WebSocket: an Upgrade request is answered as the HTTP request it is (with the version
+        # header and a JSON body), not refused by the server with a bare 403.
+        ws="none",
     )
     return 0
 
@@ -226,7 +248,7 @@ def _create(args: argparse.Namespace) -> int:
     made = [new_credential(scopes, authority_homepage=settings.authority_homepage, label=args.label,
                            profile=args.profile, enforcement=args.enforcement) for _ in range(args.count)]
     # The secrets are written first: a credential whose secret could not be handed out must not exist.
-    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    out = _secrets_file(args.output) if args.output else sys.stdout
     try:
         writer = csv.writer(out, lineterminator="\n")  # lines a shell reads whole (no \r after the secret)
         writer.writerow(["key", "secret"])
@@ -240,10 +262,25 @@ def _create(args: argparse.Namespace) -> int:
         for credential, _ in made:
             await store.put_credential(credential)
 
-    _with_store(args, create, create=True, settings=settings)
+    try:
+        _with_store(args, create, create=True, settings=settings)
+    except BaseException:
+        if args.output:  # secrets of credentials that were not stored (or not all): not to be handed out
+            Path(args.output).unlink(missing_ok=True)
+        raise
     if args.output:
         print(f"wrote {len(made)} credential(s) with scope(s) {' '.join(scopes)} to {args.output}", file=sys.stderr)
     return 0
+
+
+def _secrets_file(path: str) -> Any:
+    """``path`` opened for writing, readable by its owner only (it holds secrets)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # a file that was there keeps its mode otherwise
+    except OSError:
+        pass  # (a file system without modes)
+    return os.fdopen(fd, "w", newline="")
 
 
 def _list(args: argparse.Namespace) -> int:

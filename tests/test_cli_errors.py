@@ -148,3 +148,42 @@ def test_export_refuses_options_that_name_two_sources_or_go_with_none(tmp_path: 
     for extra in (["--key", "k"], ["--secret", "s"], ["--key", "k", "--secret", "s"]):
         assert_user_error(lrs("export", "--output", out, "--database", database, *extra, cwd=tmp_path), "--endpoint")
     assert not (tmp_path / "out").exists() and not (tmp_path / "lrs-pseudonym.key").exists()
+
+
+# -- found by a review of the CLI (twelfth session) ------------------------------------
+
+def test_serve_on_a_database_it_cannot_open_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "garbage").write_bytes(b"this is not an SQLite file" * 100)
+    cases = {
+        f"sqlite:///{tmp_path}/nodir/x.sqlite3": "the SQLite database",
+        f"sqlite:///{tmp_path}/garbage": "the SQLite database",
+        "mongodb://127.0.0.1:1/lrs?serverSelectionTimeoutMS=200&connectTimeoutMS=200": "MongoDB",
+    }
+    for url, words in cases.items():  # before: a traceback from the server's start-up, status 3
+        assert_user_error(lrs("serve", "--port", "0", "--database", url, cwd=tmp_path, timeout=30), words)
+
+
+def test_a_csv_of_credentials_that_could_not_be_stored_is_deleted(tmp_path: Path) -> None:
+    (tmp_path / "garbage").write_bytes(b"this is not an SQLite file" * 100)
+    output = tmp_path / "players.csv"
+    result = lrs("credentials", "create", "--count", "2", "--output", str(output),
+                 "--database", f"sqlite:///{tmp_path}/garbage", cwd=tmp_path)
+    assert_user_error(result, "the SQLite database")
+    assert not output.exists()  # before: two key,secret rows that no server would accept
+
+
+def test_the_csv_of_secrets_is_readable_by_its_owner_only(tmp_path: Path, database: str) -> None:
+    output = tmp_path / "players.csv"
+    output.write_text("old\n")
+    output.chmod(0o644)
+    assert lrs("credentials", "create", "--count", "2", "--output", str(output), "--database", database,
+               cwd=tmp_path).returncode == 0
+    assert output.stat().st_mode & 0o777 == 0o600
+    assert output.read_text().startswith("key,secret\n")
+    assert (tmp_path / "first.csv").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("command, words", [("credentials", "revoke"), ("profile", "report")])
+def test_a_command_without_its_action_prints_that_command_s_help(tmp_path: Path, command: str, words: str) -> None:
+    result = lrs(command, cwd=tmp_path)
+    assert result.returncode == 2 and words in result.stderr and "serve" not in result.stderr, result.stderr

@@ -87,6 +87,7 @@ def test_lrs_serve_runs_uvicorn_with_this_protocol(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LRS_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
     assert cli.main(["serve", "--port", "0"]) == 0
     assert seen["http"] == server.PROTOCOL == "lrs.http.server:HttpProtocol"
+    assert seen["ws"] == "none"  # the live fixture below serves as lrs serve does
 
 
 # -- a real uvicorn server on a real socket ----------------------------------------------
@@ -117,7 +118,7 @@ def live(tmp_path) -> Iterator[int]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, http=RecordingProtocol,
-                            log_level="warning", lifespan="on")
+                            ws="none", log_level="error", lifespan="on")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()
@@ -197,3 +198,15 @@ def test_a_request_the_parser_refuses_gets_a_json_400(live: int) -> None:
     fine = (b"GET /xapi/statements?verb=http://example.com/" + b"a" * 50_000
             + b" HTTP/1.1\r\nHost: x\r\nX-Experience-API-Version: 1.0.3\r\n\r\n")
     assert _exchange(live, fine, responses=1).startswith(b"HTTP/1.1 401 ")
+
+
+def test_a_websocket_upgrade_is_answered_as_the_http_request_it_is(live: int) -> None:
+    # A review: with WebSocket support on, uvicorn refused the upgrade itself: a bare 403 with
+    # no X-Experience-API-Version (§3.3.s3.b1: on every response) and no JSON body.
+    upgrade = (b"GET /xapi/statements HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+               b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               b"X-Experience-API-Version: 1.0.3\r\n\r\n")
+    received = _exchange(live, upgrade, responses=1)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401 ") and b"x-experience-api-version: 1.0.3" in head.lower(), received
+    assert json.loads(body)["error"] == "unauthorized"
