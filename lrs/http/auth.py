@@ -20,6 +20,7 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +60,10 @@ METHODS: dict[str, frozenset[str]] = {
     "agents": frozenset({"GET", "HEAD"}),
 }
 MAX_REMEMBERED = 100_000
+# A statement write with a remembered key and secret skips the look-up for this long after the last
+# one: its commit checks revocation anyway, but not a secret changed meanwhile (LRS_ADMIN_SECRET given
+# anew to another process: a review found the old one still writing here until the new one was used).
+RECHECK_AFTER = 1.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,9 @@ class Authenticator:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # key -> (digest of the secret hash and the secret last accepted, the secret hash, the Principal)
-        self._accepted: dict[str, tuple[bytes, str, Principal]] = {}
+        # key -> (digest of the secret hash and the secret last accepted, the secret hash, the Principal,
+        # time.monotonic() of the look-up that last found them in the store)
+        self._accepted: dict[str, tuple[bytes, str, Principal, float]] = {}
         # digest -> the check of that secret against that hash now running (see _verify)
         self._verifying: dict[bytes, asyncio.Future[bool]] = {}
 
@@ -126,7 +132,10 @@ class Authenticator:
         key, secret = _basic(authorization)
         if checked_at_commit:
             remembered = self._accepted.get(key)
-            if remembered is not None and remembered[0] == _digest(remembered[1], secret):
+            if (
+                remembered is not None and time.monotonic() - remembered[3] < RECHECK_AFTER
+                and remembered[0] == _digest(remembered[1], secret)
+            ):
                 return remembered[2]
         credential = await self.store.get_credential(key)
         if credential is None or credential.revoked:
@@ -142,7 +151,7 @@ class Authenticator:
             if len(self._accepted) >= MAX_REMEMBERED:
                 self._accepted.clear()
         principal = _principal(credential)
-        self._accepted[key] = (digest, credential.secret_hash, principal)
+        self._accepted[key] = (digest, credential.secret_hash, principal, time.monotonic())
         return principal
 
     async def _verify(self, digest: bytes, secret: str, secret_hash: str) -> bool:

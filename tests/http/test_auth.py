@@ -9,6 +9,7 @@ import asyncio
 import base64
 import json
 import threading
+import time
 
 import pytest
 
@@ -259,3 +260,29 @@ def test_concurrent_requests_with_one_secret_check_it_once(app, settings, monkey
     assert wrong == [401] * 4
     assert again == [200] * 3  # remembered: no new check
     assert checked == [secret, "not-" + secret]
+
+
+def test_a_secret_changed_in_the_store_stops_writing_here_within_a_second(client, statement, app, settings, monkeypatch):
+    # A review: a process that had accepted a key and secret for statement writes kept accepting that
+    # secret after another process stored a new one for the key (LRS_ADMIN_SECRET given anew), because
+    # remembered writes skip the look-up and their commit checks only revocation. And a revoked
+    # credential's invalid write got the 400 of its body instead of a 401.
+    from lrs.credentials import new_credential
+    from lrs.http import auth
+
+    now = [time.monotonic()]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    wait = getattr(auth, "RECHECK_AFTER", 1.0)
+    cred, old = new_credential(["all"], authority_homepage=settings.authority_homepage)
+    client.portal.call(app.state.store.put_credential, cred)
+    key = cred.key
+    assert client.post(STATEMENTS, json=statement(), auth=(key, old)).status_code == 200
+    rotated, new = new_credential(["all"], authority_homepage=settings.authority_homepage)
+    rotated = type(cred)(**{**vars(cred), "secret_hash": rotated.secret_hash})
+    client.portal.call(app.state.store.put_credential, rotated)  # as another process would
+    now[0] += wait
+    assert_unauthorized(client.post(STATEMENTS, json=statement(), auth=(key, old)))
+    assert client.post(STATEMENTS, json=statement(), auth=(key, new)).status_code == 200
+    client.portal.call(app.state.store.revoke_credential, key)
+    now[0] += wait
+    assert_unauthorized(client.post(STATEMENTS, json={"not": "a statement"}, auth=(key, new)))
