@@ -26,7 +26,7 @@ from typing import Any, Sequence
 from lrs._gc import tune_gc
 from lrs.config import Settings
 from lrs.credentials import SCOPES, new_credential
-from lrs.profiles import ENFORCEMENTS, load_profile
+from lrs.profiles import BUILTIN, ENFORCEMENTS, load_profile
 from lrs.store.base import all_statements, open_store, sqlite_path
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.validate import is_uuid
@@ -241,6 +241,8 @@ def _create(args: argparse.Namespace) -> int:
     scopes = args.scope or DEFAULT_SCOPES
     if args.profile:
         load_profile(args.profile)  # an unknown profile is refused now, not on the players' first statement
+        if args.profile not in BUILTIN:  # a path: the server may run in another directory
+            args.profile = str(Path(args.profile).resolve())
     elif args.enforcement and args.enforcement != "off":
         raise ValueError("--enforcement strict or warn needs --profile")
 

@@ -162,6 +162,24 @@ def test_credentials_create_with_an_unknown_profile_fails_clearly(tmp_path: Path
     assert not out.exists() or read_csv(out) == []
 
 
+def test_credentials_create_keeps_a_profile_path_as_an_absolute_path(tmp_path: Path) -> None:
+    # A review: a relative --profile was kept as typed, so a server started in another directory
+    # could not find it (every statement of those credentials was a 500).
+    import sqlite3
+
+    profile = tmp_path / "mine.jsonld"
+    profile.write_bytes((Path(__file__).resolve().parent.parent / "profiles" / "seriousgames-companion.jsonld").read_bytes())
+    db = tmp_path / "db.sqlite3"
+    done = run_lrs("credentials", "create", "--profile", "mine.jsonld", "--enforcement", "warn",
+                   "--database", sqlite_url(db), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = run_lrs("credentials", "create", "--profile", "seriousgames", "--database", sqlite_url(db), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(db) as conn:
+        kept = sorted(json.loads(extra)["profile"] for (extra,) in conn.execute("SELECT extra FROM credentials"))
+    assert kept == sorted([str(profile), "seriousgames"])
+
+
 def test_credentials_create_with_enforcement_but_no_profile_fails(tmp_path: Path) -> None:
     out = tmp_path / "players.csv"
     done = run_lrs("credentials", "create", "--scope", "statements/write", "--enforcement", "warn",

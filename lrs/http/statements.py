@@ -124,6 +124,8 @@ async def _store_batch(
     store: Store = request.app.state.store
     clock: StoredClock = request.app.state.stored_clock
     version = _version(request)
+    profile, enforcement = profile_checks.applicable(request)
+    sent = profile_checks.authored(batch) if profile is not None else []
     token, stored_values = clock.begin(len(batch))  # in flight until stored: see lrs.http.consistency
     try:
         prepared: list[PreparedStatement] = [
@@ -131,7 +133,11 @@ async def _store_batch(
                     path=f"[{index}]" if located else "")
             for index, (statement, stored) in enumerate(zip(batch, stored_values))
         ]
-        violations, headers = await profile_checks.check(request, prepared, located=located)
+        violations: list = []
+        headers: dict[str, str] = {}
+        if profile is not None:
+            violations, headers = await profile_checks.check(
+                request, prepared, sent, profile, enforcement, located=located)
         new = await store.insert_statements(
             prepared, define=principal.may_define, credential=principal.key, violations=violations,
             attachments=parts, void_any=principal.may_void_any,

@@ -534,3 +534,53 @@ def test_admin_report_needs_credentials(bare_client) -> None:
     assert response.status_code == 401, response.text
     response = bare_client.get(REPORT, params={"registration": new_id()}, auth=(ADMIN[0], "wrong"))
     assert response.status_code == 401, response.text
+
+
+# -- found by a review of profile checks (twelfth session) --------------------------------
+
+def _rules_profile(path: Path, *rules: dict[str, Any]) -> str:
+    """A Profiles 1.0 file with one template (verb http://example.com/verbs/rule) holding ``rules``."""
+    base = "http://example.com/profiles/rules"
+    path.write_text(json.dumps({
+        "@context": "https://w3id.org/xapi/profiles/context", "id": base, "type": "Profile",
+        "conformsTo": "https://w3id.org/xapi/profiles#1.0", "prefLabel": {"en": "rules"},
+        "definition": {"en": "rules"}, "author": {"type": "Organization", "name": "test"},
+        "versions": [{"id": base + "/v1", "generatedAtTime": "2026-01-01T00:00:00Z"}],
+        "templates": [{"id": base + "/t", "type": "StatementTemplate", "inScheme": base + "/v1",
+                       "prefLabel": {"en": "t"}, "definition": {"en": "t"},
+                       "verb": "http://example.com/verbs/rule", "rules": list(rules)}],
+    }))
+    return str(path)
+
+
+def test_rules_are_checked_on_the_statement_as_its_author_wrote_it(client, player, statement, tmp_path) -> None:
+    # Profiles Part Two §8: the Learning Record Provider authoring a statement must follow the rules.
+    # Before, they were checked after the LRS completed the statement: a rule requiring `timestamp` was
+    # met by the one the LRS adds, and one excluding `stored` or `authority` refused every statement.
+    verb = {"id": "http://example.com/verbs/rule"}
+    needs_timestamp = _rules_profile(tmp_path / "timestamp.jsonld", {"location": "$.timestamp", "presence": "included"})
+    key = player(profile=needs_timestamp, enforcement="strict")
+    body = statement(verb=verb)
+    body.pop("timestamp", None)
+    response = client.post(STATEMENTS, json=body, auth=key)
+    assert response.status_code == 400 and response.json()["error"] == "profile", response.text
+    assert client.post(STATEMENTS, json=statement(verb=verb, timestamp="2026-11-28T02:00:00Z"), auth=key).status_code == 200
+
+    lrs_only = _rules_profile(tmp_path / "excluded.jsonld", {"location": "$.stored", "presence": "excluded"},
+                              {"location": "$.authority", "presence": "excluded"})
+    key = player(profile=lrs_only, enforcement="strict")
+    assert client.post(STATEMENTS, json=statement(verb=verb), auth=key).status_code == 200
+    response = client.post(STATEMENTS, json=statement(verb=verb, stored="2026-11-28T02:00:00Z"), auth=key)
+    assert response.status_code == 400 and response.json()["violations"][0]["location"] == "$.stored", response.text
+
+
+def test_a_credential_whose_profile_file_is_gone_gets_503_not_500(client, player, statement, tmp_path) -> None:
+    # A review: the file a credential was made with (lrs credentials create --profile PATH) moved away,
+    # and every statement it sent was a 500.
+    gone = _rules_profile(tmp_path / "gone.jsonld", {"location": "$.timestamp", "presence": "included"})
+    Path(gone).unlink()
+    key = player(profile=gone, enforcement="strict")
+    response = client.post(STATEMENTS, json=statement(), auth=key)
+    assert response.status_code == 503 and response.json()["error"] == "profile_unavailable", response.text
+    assert "gone.jsonld" in response.json()["message"] and response.headers["Retry-After"]
+    assert client.get(STATEMENTS, auth=ADMIN).json()["statements"] == []  # nothing stored
