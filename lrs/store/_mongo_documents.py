@@ -78,6 +78,8 @@ class MongoDocuments:
         for _ in range(RETRIES):  # compare-and-swap on the ETag read: the check and the write are one step
             current = self._document(await collection.find_one(key))
             stored = documents.write(current, document, merge=merge, condition=condition)
+            if stored is not document:  # a merge: the result, not only what was posted, must fit
+                check_size(len(stored.contents), "the merged document")
             fields = {
                 **key, "content_type": stored.content_type, "contents": stored.contents, "etag": stored.etag,
                 "updated": stored.updated,

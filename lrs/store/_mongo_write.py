@@ -26,6 +26,22 @@ from lrs.xapi.statements import (
 )
 
 RETRIES = 5  # attempts at a batch (on a replica set, with_transaction also retries conflicts itself)
+IN_BYTES = 4 * 1024 * 1024  # the values of one $in at most: a command is at most 16 MiB (and 16 KiB)
+
+
+def _chunks(values: list[str]) -> list[list[str]]:
+    """``values`` in lists of at most ``IN_BYTES`` (a review: four activity ids of 4.5 MB, each statement
+    within the document limit, made one look-up of 18 MB, which a server refuses)."""
+    out: list[list[str]] = [[]]
+    size = 0
+    for value in values:
+        length = len(value.encode()) + 16
+        if out[-1] and size + length > IN_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(value)
+        size += length
+    return out
 
 
 class MongoWrites:
@@ -44,7 +60,9 @@ class MongoWrites:
         violations: Sequence[ViolationRow] = (), attachments: Sequence[Part] = (), void_any: bool = True,
     ) -> list[str]:
         for p in batch:  # refused before anything is written (a standalone server cannot undo a write)
-            if len(p.data) + 64 * len(p.keys) > _mongo_documents.MAX_VALUE_BYTES // 4:  # its JSON and index keys
+            # Its JSON and its index keys, in bytes: a character takes up to 4 in UTF-8 (a review found
+            # 1.5 million emoji in one id, 6 MB sent and 18 MB to store, counted as characters: a 500).
+            if 4 * (len(p.data) + sum(map(len, p.keys))) + 16 * len(p.keys) > _mongo_documents.MAX_VALUE_BYTES:
                 check_size(len(p.data.encode()) + sum(len(k.encode()) + 16 for k in p.keys), f"statement {p.id}")
         for part in attachments:
             check_size(len(part.content), f"the data of attachment {part.sha2}")
@@ -88,7 +106,7 @@ class MongoWrites:
                 # retried conflicts already (for up to two minutes): what it gives up on is final.
                 if attempt == RETRIES - 1 or not _retryable(exc, transient=not self._transactions):
                     raise
-        await self._settle(batch, ids, void_any=void_any)
+        await self._settle(batch)
         self._names.recorded(names, define=define)
         return ids
 
@@ -154,7 +172,7 @@ class MongoWrites:
         await self._save_definitions(fresh, define, session)
         return fresh_ids
 
-    async def _settle(self, batch: Sequence[PreparedStatement], ids: list[str], *, void_any: bool) -> None:
+    async def _settle(self, batch: Sequence[PreparedStatement]) -> None:
         """After the write: what this batch and one written at the same moment imply for each other.
 
         Each write sees what was committed when it read (a transaction's snapshot; on a standalone
@@ -175,18 +193,21 @@ class MongoWrites:
             _refs_to(batch_ids), {"voiding": 1, "ref": 1, "voids_any": 1, "data": 1}).to_list(None)
         if not referrers and not targets:
             return
-        voiding_referrers = [r for r in referrers if r.get("voiding")]
-        new = set(ids)
-        voids = {p.voids: p for p in batch if p.voids is not None and p.id in new}  # voiding statements stored now
-        candidates = sorted({r["ref"] for r in voiding_referrers} | set(voids))
+        # Voiding statements that reach the batch, and the batch's own voiding statements as stored (also
+        # those stored before: a re-sent voiding statement whose first request failed after its insert
+        # voids its target now; a review found it left unvoided for good). Rights come from the database.
+        voiders = [r for r in referrers if r.get("voiding")]
+        own = [p.id for p in batch if p.voids is not None]
+        if own:
+            voiders += await statements.find(
+                {"_id": {"$in": own}, "voiding": True}, {"ref": 1, "voids_any": 1, "data": 1}).to_list(None)
+        candidates = sorted({r["ref"] for r in voiders})
         unvoided = {d["_id"]: d["data"] for d in await statements.find(
             {"_id": {"$in": candidates}, "voiding": False, "voided": False}, {"data": 1}).to_list(None)
         } if candidates else {}
         to_void = {
-            r["ref"] for r in voiding_referrers
+            r["ref"] for r in voiders
             if r["ref"] in unvoided and voids_on_arrival(r["data"], r.get("voids_any", True), unvoided[r["ref"]])
-        } | {
-            target for target, p in voids.items() if target in unvoided and voids_on_arrival(p.data, void_any, unvoided[target])
         }
         if to_void:
             await _mark_voided(statements, to_void, None)
@@ -235,10 +256,10 @@ class MongoWrites:
         if not definitions:
             return
         activities = self._c("activities")
-        texts = {
-            d["_id"]: d["definition"]
-            for d in await activities.find({"_id": {"$in": list(definitions)}}, session=session).to_list(None)
-        }
+        texts = {}
+        for ids in _chunks(list(definitions)):
+            for d in await activities.find({"_id": {"$in": ids}}, session=session).to_list(None):
+                texts[d["_id"]] = d["definition"]
         known = {aid: orjson.loads(text) if define else {} for aid, text in texts.items()}
         added, merged = definition_writes(definitions, known, define=define)
         for activity_id, definition in merged.items():

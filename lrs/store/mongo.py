@@ -54,6 +54,9 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("resource", 1), ("activity_id", 1), ("agent", 1), ("registration", 1), ("doc_id", 1)],
          {"name": "document_key", "unique": True}),
     ],
+    # newest first: by the statement's stored (ObjectIds of several processes made within one second
+    # have no order; a review), the ObjectId breaking ties
+    "profile_violations": [([("stored", -1), ("_id", -1)], {"name": "stored"})],
 }
 
 
@@ -115,7 +118,7 @@ class MongoStore(MongoWrites, MongoDocuments):
     # -- statements (writes: _mongo_write)
 
     async def profile_violations(self, *, limit: int | None = None) -> list[dict[str, Any]]:
-        cursor = self._c("profile_violations").find({}).sort([("_id", -1)])
+        cursor = self._c("profile_violations").find({}).sort([("stored", -1), ("_id", -1)])
         if limit is not None:
             cursor = cursor.limit(limit)
         return [
@@ -205,10 +208,14 @@ class MongoStore(MongoWrites, MongoDocuments):
     # -- credentials
 
     async def put_credential(self, credential: Credential) -> None:
-        await self._c("credentials").replace_one({"_id": credential.key}, {
-            "_id": credential.key, "secret_hash": credential.secret_hash, "scopes": list(credential.scopes),
-            "authority": orjson.dumps(credential.authority).decode(), "created": credential.created,
-            "revoked": credential.revoked, "label": credential.label, "extra": orjson.dumps(credential.extra).decode(),
+        # As SQLite's ON CONFLICT DO UPDATE: a credential given anew (LRS_ADMIN_SECRET) keeps its `created`.
+        await self._c("credentials").update_one({"_id": credential.key}, {
+            "$set": {
+                "secret_hash": credential.secret_hash, "scopes": list(credential.scopes),
+                "authority": orjson.dumps(credential.authority).decode(), "revoked": credential.revoked,
+                "label": credential.label, "extra": orjson.dumps(credential.extra).decode(),
+            },
+            "$setOnInsert": {"created": credential.created},
         }, upsert=True)
 
     async def get_credential(self, key: str) -> Credential | None:

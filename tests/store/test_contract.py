@@ -343,6 +343,13 @@ async def test_credentials_are_kept_listed_and_revoked(store) -> None:
     assert (await store.get_credential(cred.key)).revoked is True
     assert await store.revoke_credential("nope") is False
     assert await store.get_credential("nope") is None
+    # Given anew (LRS_ADMIN_SECRET at a start-up): the secret and scopes change, `created` stays
+    # (MongoDB replaced the whole record, found by a review).
+    again, _ = new_credential(["all"], authority_homepage="urn:test")
+    again = replace(again, key=cred.key, created="2099-01-01T00:00:00.000000Z")
+    await store.put_credential(again)
+    got = await store.get_credential(cred.key)
+    assert got.created == cred.created and got.scopes == again.scopes and got.secret_hash == again.secret_hash
 
 
 async def test_index_keys_of_a_query_are_the_ones_statements_carry(store) -> None:
