@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lrs.profiles.profile import Pattern, Profile
+from lrs.profiles.profile import Pattern, Profile, Template
 from lrs.xapi.agents import ifi_key
 from lrs.xapi.timestamps import format_stored, parse_timestamp
 from lrs.xapi.vocabulary import SG_PROGRESS as PROGRESS
@@ -91,12 +91,28 @@ def _instant(timestamp: str) -> str:
     return format_stored(moment) if moment is not None else timestamp
 
 
+OBJECT_TYPE = "$.object.definition.type"
+
+
+def _of_its_type(template: Template, statement: dict[str, Any]) -> bool:
+    return all(rule.problem(statement) is None
+               for rule, location in zip(template.rules, template.rule_texts) if location == OBJECT_TYPE)
+
+
 def report(profile: Profile, statements: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The pattern report over ``statements`` (any order; those no attempt template matches are ignored)."""
+    """The pattern report over ``statements`` (any order; those no attempt template matches are ignored).
+
+    A statement plays a template's role when it matches the template's determining properties and
+    its object is of a type the template allows (its rules on ``$.object.definition.type``: the
+    companion profile lists the completable types there, as ``objectActivityType`` takes only one).
+    So an ``initialized`` menu, kept in warn mode, makes no completable of the menu (a review found
+    it reported as never completed); other rules do not matter here: a ``progressed`` without its
+    progress value still tells that the level was being played (the violations report lists it).
+    """
     r = roles(profile)
     streams: dict[tuple[str | None, str, str], list[tuple[str, str, str, dict[str, Any]]]] = defaultdict(list)
     for statement in statements:
-        ids = {t.id for t in profile.matching(statement)}
+        ids = {t.id for t in profile.matching(statement) if _of_its_type(t, statement)}
         role = "start" if ids & r.start else "progress" if ids & r.progress else "end" if ids & r.end else None
         obj = statement.get("object") or {}
         if role is None or obj.get("objectType", "Activity") != "Activity":

@@ -104,3 +104,15 @@ def test_progress_without_start_that_never_completes_says_so(sg):
     assert kinds(result) == ["progress-without-start", "never-completed"]
     messages = [i["message"] for t in result["tracks"] for i in t["issues"]]
     assert "None" not in messages[1] and "never completed" in messages[1], messages
+
+
+def test_a_statement_that_breaks_its_template_s_rules_is_left_out(sg):
+    # A review: an `initialized` menu (kept in warn mode: a menu is no completable) was made a completable
+    # that was never completed. Profiles Part Three §2.2: a pattern is followed by the statements
+    # validated against its templates, not those that only share the verb.
+    menu = event(INIT, 1, obj="menu")
+    menu["object"]["definition"]["type"] = f"{SG}/activity-types/menu"
+    assert sg.check(menu)  # it breaks the completable-initialized rules
+    result = report(sg, [menu, event(INIT, 2), event(DONE, 3, success=True)])
+    assert result["completables"] == 1 and result["issues"] == 0, result
+    assert result["tracks"][0]["object"].endswith("level-1")
