@@ -187,7 +187,6 @@ class Profile:
     def matching(self, statement: dict[str, Any]) -> list[Template]:
         return [t for t in self.templates if t.matches(statement)]
 
-
     def check(
         self, statement: dict[str, Any], lookup: Callable[[str], dict[str, Any] | None] | None = None
     ) -> list[Violation]:
