@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lrs.credentials import verify_secret
 from lrs.store.base import Credential, Store
 from lrs.xapi.agents import ifi_key
-from lrs.xapi.errors import XAPIError, bad_request, unauthorized
+from lrs.xapi.errors import REFUSED, XAPIError, bad_request, unauthorized
 
 READ, WRITE = "read", "write"
 
@@ -166,7 +166,6 @@ class Authenticator:
         return await asyncio.shield(running)  # one request cancelled (its client left) does not cancel the others'
 
 
-REFUSED = "unknown key, revoked credential or wrong secret"
 
 
 def _digest(secret_hash: str, secret: str) -> bytes:

@@ -25,16 +25,30 @@ def profiles_dir() -> Path:
     raise FileNotFoundError("profiles/ not found next to the lrs package nor under sys.prefix/share/lrs")
 
 
-@functools.lru_cache(maxsize=32)
 def load_profile(name: str) -> Profile:
-    """A shipped profile by name (``seriousgames``), or a Profiles 1.0 JSON-LD file by path."""
+    """A shipped profile by name (``seriousgames``), or a Profiles 1.0 JSON-LD file by path.
+
+    A file is read again when it changes (its modification time and size), so an edited profile
+    applies to the next statement and a deleted one is refused, without a restart (a review found
+    a server checking against its first reading until it was restarted); one ``stat`` per call.
+    """
     if name in BUILTIN:
-        path = profiles_dir() / BUILTIN[name]
-    else:
-        path = Path(name)
-        if not path.is_file():
-            raise ProfileError(f"unknown profile {name!r}: use {', '.join(BUILTIN)} or the path of a profile file")
-    return Profile.from_json(path.read_bytes())
+        return _read(str(profiles_dir() / BUILTIN[name]), None)
+    try:
+        info = Path(name).stat()
+    except OSError:
+        info = None
+    if info is None or not Path(name).is_file():
+        raise ProfileError(f"unknown profile {name!r}: use {', '.join(BUILTIN)} or the path of a profile file")
+    return _read(name, (info.st_mtime_ns, info.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _read(path: str, version: tuple[int, int] | None) -> Profile:
+    try:
+        return Profile.from_json(Path(path).read_bytes())
+    except OSError as exc:
+        raise ProfileError(f"profile {path!r} cannot be read: {exc.strerror or exc}") from None
 
 
 def check_enforcement(value: str) -> str:

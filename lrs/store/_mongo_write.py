@@ -20,7 +20,7 @@ from lrs.store.base import ViolationRow
 from lrs.xapi import keys as K
 from lrs.xapi.activities import batch_definitions, definition_writes, merge_definition
 from lrs.xapi.attachments import Part
-from lrs.xapi.errors import XAPIError, unauthorized
+from lrs.xapi.errors import REFUSED, XAPIError, unauthorized
 from lrs.xapi.statements import (
     PreparedStatement, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
 )
@@ -122,7 +122,7 @@ class MongoWrites:
         if credential is not None:
             row = await self._c("credentials").find_one({"_id": credential}, {"revoked": 1}, session=session)
             if row is None or row.get("revoked"):
-                raise unauthorized("unknown or revoked credential")
+                raise unauthorized(REFUSED)
         new = not_stored(batch, {
             d["_id"]: d["data"]
             for d in await statements.find({"_id": {"$in": [p.id for p in batch]}}, {"data": 1}, session=session).to_list(None)

@@ -18,7 +18,7 @@ from lrs.store._sqlite_keys import WriterConnection, inheritable_ids
 from lrs.xapi import documents
 from lrs.xapi.activities import batch_definitions, definition_writes
 from lrs.xapi.documents import Document, DocumentScope, Precondition
-from lrs.xapi.errors import unauthorized
+from lrs.xapi.errors import REFUSED, unauthorized
 from lrs.xapi.keys import spread
 from lrs.xapi.statements import (
     PreparedStatement, check_voiding_rights, declared_by_new, not_stored, voids_on_arrival,
@@ -35,7 +35,7 @@ def _check_credential(conn: sqlite3.Connection, key: str | None) -> None:
         return
     row = conn.execute("SELECT revoked FROM credentials WHERE key = ?", (key,)).fetchone()
     if row is None or row[0]:
-        raise unauthorized("unknown or revoked credential")
+        raise unauthorized(REFUSED)
 
 
 def insert(

@@ -75,6 +75,11 @@ def invalid(path: str, message: str, *, rule: str | None = None) -> XAPIError:
     return XAPIError(400, f"{path}: {message}" if path else message, error="validation", path=path, **extra)
 
 
+# What any refused credential is told, whichever check refused it (at the request or at the commit):
+# an unknown key and a revoked one must not be told apart (a black-box probe, earlier).
+REFUSED = "unknown key, revoked credential or wrong secret"
+
+
 def unauthorized(message: str) -> XAPIError:
     """401 with the challenge HTTP Basic clients expect."""
     return XAPIError(401, message, error="unauthorized", headers={"WWW-Authenticate": 'Basic realm="xAPI"'})

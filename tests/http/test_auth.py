@@ -284,5 +284,10 @@ def test_a_secret_changed_in_the_store_stops_writing_here_within_a_second(client
     assert_unauthorized(client.post(STATEMENTS, json=statement(), auth=(key, old)))
     assert client.post(STATEMENTS, json=statement(), auth=(key, new)).status_code == 200
     client.portal.call(app.state.store.revoke_credential, key)
+    # Within the second, the commit refuses it, in the same words as every other refusal (a review: the
+    # commit's own message told a revoked key from a wrong secret).
+    response = client.post(STATEMENTS, json=statement(), auth=(key, new))
+    assert_unauthorized(response)
+    assert response.json()["message"] == client.post(STATEMENTS, json=statement(), auth=(key, "wrong")).json()["message"]
     now[0] += wait
     assert_unauthorized(client.post(STATEMENTS, json={"not": "a statement"}, auth=(key, new)))

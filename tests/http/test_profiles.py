@@ -584,3 +584,19 @@ def test_a_credential_whose_profile_file_is_gone_gets_503_not_500(client, player
     assert response.status_code == 503 and response.json()["error"] == "profile_unavailable", response.text
     assert "gone.jsonld" in response.json()["message"] and response.headers["Retry-After"]
     assert client.get(STATEMENTS, auth=ADMIN).json()["statements"] == []  # nothing stored
+
+
+def test_a_profile_file_edited_or_deleted_applies_to_the_next_statement(client, player, statement, tmp_path) -> None:
+    # A README walk-through: the first reading of a profile file was kept until the server restarted.
+    import os
+
+    verb = {"id": "http://example.com/verbs/rule"}
+    path = tmp_path / "edited.jsonld"
+    _rules_profile(path, {"location": "$.result.response", "presence": "included"})
+    key = player(profile=str(path), enforcement="strict")
+    assert client.post(STATEMENTS, json=statement(verb=verb), auth=key).status_code == 400
+    _rules_profile(path, {"location": "$.result.response", "presence": "recommended"})
+    os.utime(path, ns=(1, 10**18))  # another modification time, whatever the file system's resolution
+    assert client.post(STATEMENTS, json=statement(verb=verb), auth=key).status_code == 200
+    path.unlink()
+    assert client.post(STATEMENTS, json=statement(verb=verb), auth=key).status_code == 503
