@@ -4,7 +4,8 @@
     python scripts/export_tidy.py --output export/ [--format parquet] [--since 2026-01-01] ...
     python scripts/export_tidy.py --endpoint https://lrs.example.org/xapi --key K --secret S --output export/
 
-Run `python scripts/export_tidy.py --help` for every option (they are `lrs export`'s).
+Run `python scripts/export_tidy.py --help` for every option (they are `lrs export`'s). `--since` and
+`--until` take a timestamp or a date (a date means its midnight UTC).
 """
 
 import sys

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,8 +140,24 @@ def _extension_value(value: Any) -> Any:
     return value
 
 
-def flatten(statement: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
-    """The row of one statement (extension columns keyed by ``result_ext:<IRI>``, ``context_ext:<IRI>``)."""
+def is_free_text(statement: dict[str, Any], canonical: Mapping[str, str | None] | None = None) -> bool:
+    """Whether the statement's response is a free-text answer: its activity's interactionType, as the
+    statement gives it or as the LRS keeps it (``canonical``: activity id -> interactionType), is
+    fill-in, long-fill-in or other. A statement may name its activity by id alone, so its own
+    definition is not enough; either source saying free text is enough (it is the safe side)."""
+    obj = statement.get("object") or {}
+    if obj.get("objectType", "Activity") != "Activity":
+        return False
+    own = (obj.get("definition") or {}).get("interactionType")
+    object_id = obj.get("id")
+    kept = (canonical or {}).get(object_id) if isinstance(object_id, str) else None
+    return own in FREE_TEXT_INTERACTIONS or kept in FREE_TEXT_INTERACTIONS
+
+
+def flatten(statement: dict[str, Any], privacy: Privacy,
+            canonical: Mapping[str, str | None] | None = None) -> dict[str, Any]:
+    """The row of one statement (extension columns keyed by ``result_ext:<IRI>``, ``context_ext:<IRI>``);
+    ``canonical``: the interactionType the LRS keeps for the activities (see ``is_free_text``)."""
     actor = statement.get("actor") or {}
     obj = statement.get("object") or {}
     kind = obj.get("objectType", "Activity")
@@ -157,7 +173,7 @@ def flatten(statement: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
         object_id = obj.get("id")
     name = actor.get("name")
     response = result.get("response")
-    if response is not None and definition.get("interactionType") in FREE_TEXT_INTERACTIONS:
+    if response is not None and is_free_text(statement, canonical):
         response = privacy.text(response, privacy.free_text)
     duration = result.get("duration")
     row: dict[str, Any] = {

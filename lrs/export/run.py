@@ -13,11 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from lrs.export.filters import FILTERS, Source, add_links, in_subtree, matches_filters, subtree, with_dates
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
-from lrs.export.filters import FILTERS, Source, descendants, in_subtree, matches_filters
+from lrs.export.folder import README_TITLE, earlier_export, publish, staging_folder
+from lrs.export.interactions import InteractionTypes
 from lrs.export.tables import EVENT_COLUMNS, TABLES, SGTables
 from lrs.export.writers import FORMATS, TableWriter, write_codebook
 from lrs.xapi.statements import VOIDED_VERB
+
+LOOKUP_BATCH = 500  # activity ids per look-up of their canonical definitions
 
 
 @dataclass
@@ -49,87 +53,117 @@ class Progress:
 
 
 def export(source: Source, options: ExportOptions) -> dict[str, Any]:
+    """Write the export into a scratch folder inside ``options.output``, then put its files in place of
+    the earlier export's: an export that fails or is interrupted leaves the earlier one whole."""
     if options.fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
     unknown = set(options.filters) - set(FILTERS)
     if unknown:
         raise ValueError(f"unknown filter(s): {', '.join(sorted(unknown))}")
     output = options.output
-    earlier = _earlier_export(output)  # before reading: a folder that is not ours is refused at once
+    earlier = earlier_export(output)  # before reading: a folder that is not ours is refused at once
     output.mkdir(parents=True, exist_ok=True)
-    parts = output / ".parts"
-    filters = dict(options.filters)
-    activity = filters.pop("activity", None)
-    params = dict(filters)
+    with staging_folder(output) as staging:
+        try:
+            summary = _write(source, options, staging)
+        except OSError as exc:  # a full disk, a file size limit: say where, and that nothing was lost
+            raise ValueError(f"the export into {output} failed ({exc.strerror or exc}); "
+                             "the folder keeps what it held") from exc
+        summary["output"] = str(output)
+        publish(staging, output, earlier)
+    return summary
+
+
+def _write(source: Source, options: ExportOptions, folder: Path) -> dict[str, Any]:
+    filters = with_dates(options.filters)
+    activity = filters.get("activity")
+    params = {k: v for k, v in filters.items() if k != "activity"}
     started = time.perf_counter()
-    progress = Progress(options.progress)
-    family = descendants(source, params, activity) if activity else None
+    family = _family(source, activity, options.progress) if activity else None
     keep: Callable[[dict[str, Any]], bool] = (
         (lambda s: in_subtree(s, family, activity)) if family is not None else (lambda s: True))
+    canonical = InteractionTypes(options.privacy)
 
+    def learn(statements: list[dict[str, Any]]) -> None:
+        missing = canonical.missing(statements)
+        for i in range(0, len(missing), LOOKUP_BATCH):
+            batch = missing[i:i + LOOKUP_BATCH]
+            canonical.learn(batch, source.definitions(batch))
+
+    parts = folder / ".parts"
     columns = STATEMENT_COLUMNS + ([VOIDED_COLUMN] if options.include_voided else [])
     statements = TableWriter("statements", columns, parts, dynamic=True)
     sg_writers = {name: TableWriter(name, cols, parts) for name, cols in TABLES.items()}
     events = EventBuckets(parts)  # completable events wait on disk, not in memory
-    sg = SGTables(options.privacy, spill=events.add)
-    try:
-        for page in source.pages(params):
-            for statement in page:
-                if not keep(statement):
+    sg = SGTables(options.privacy, spill=events.add, canonical=canonical)
+    progress = Progress(options.progress)
+    for page in source.pages(params):
+        read = len(page)
+        page = [statement for statement in page if keep(statement)]
+        learn(page)
+        for statement in page:
+            row = flatten(statement, options.privacy, canonical)
+            if options.include_voided:
+                row["voided"] = False
+            statements.add(row)
+            found = sg.add(statement)
+            if found is not None:
+                sg_writers[found[0]].add(found[1])
+        progress.add(read)
+    voided = 0
+    if options.include_voided:
+        seen: set[str] = set()
+        for page in source.pages({"verb": VOIDED_VERB}):
+            for voiding in page:
+                target = str((voiding.get("object") or {}).get("id", "")).lower()
+                if not target or target in seen:
                     continue
-                row = flatten(statement, options.privacy)
-                if options.include_voided:
-                    row["voided"] = False
-                statements.add(row)
-                found = sg.add(statement)
-                if found is not None:
-                    sg_writers[found[0]].add(found[1])
-            progress.add(len(page))
-        voided = 0
-        if options.include_voided:
-            seen: set[str] = set()
-            for page in source.pages({"verb": VOIDED_VERB}):
-                for voiding in page:
-                    target = str((voiding.get("object") or {}).get("id", "")).lower()
-                    if not target or target in seen:
-                        continue
-                    seen.add(target)
-                    statement = source.voided(target)
-                    if statement is not None and matches_filters(statement, options.filters, family):
-                        row = flatten(statement, options.privacy)
-                        row["voided"] = True
-                        statements.add(row)
-                        voided += 1
-        for bucket in events.sorted_buckets():
-            sg_writers["completables"].add_many(sg.attempts(bucket))
-        progress.done()
+                seen.add(target)
+                statement = source.voided(target)
+                if statement is not None and matches_filters(statement, filters, family):
+                    learn([statement])
+                    row = flatten(statement, options.privacy, canonical)
+                    row["voided"] = True
+                    statements.add(row)
+                    voided += 1
+    for bucket in events.sorted_buckets():
+        sg_writers["completables"].add_many(sg.attempts(bucket))
+    progress.done()
 
-        statements.flush()
-        for path in earlier:  # read in full: now the earlier export's files give way to this one's
-            path.unlink(missing_ok=True)
-        renames = short_names(
-            [c for c in statements.dynamic_types if c.startswith((RESULT_EXT, CONTEXT_EXT))],
-            taken=[c[0] for c in columns],
-        )
-        codebook = statements.finish(output, options.fmt, renames)
-        counts = {"statements": statements.rows}
-        if sg.seen:
-            for name, writer in sg_writers.items():
-                codebook += writer.finish(output, options.fmt)
-                counts[name] = writer.rows
-        write_codebook(output, codebook)
-    finally:
-        shutil.rmtree(parts, ignore_errors=True)
-    seconds = time.perf_counter() - started
+    statements.flush()  # every extension column known
+    renames = short_names(
+        [c for c in statements.dynamic_types if c.startswith((RESULT_EXT, CONTEXT_EXT))],
+        taken=[c[0] for c in columns],
+    )
+    codebook = statements.finish(folder, options.fmt, renames)
+    counts = {"statements": statements.rows}
+    if sg.seen:
+        for name, writer in sg_writers.items():
+            codebook += writer.finish(folder, options.fmt)
+            counts[name] = writer.rows
+    write_codebook(folder, codebook)
+    shutil.rmtree(parts, ignore_errors=True)
     summary = {
-        "output": str(output), "format": options.fmt, "filters": _shown_filters(options),
+        "format": options.fmt, "filters": _shown_filters(options, filters),
         "include_voided": options.include_voided, "voided_rows": voided,
         "pseudonymized": options.privacy.pseudonymized, "names": options.privacy.names,
-        "free_text": options.privacy.free_text, "tables": counts, "seconds": round(seconds, 2),
-        "source": options.source_label,
+        "free_text": options.privacy.free_text, "tables": counts,
+        "seconds": round(time.perf_counter() - started, 2), "source": options.source_label,
     }
-    _readme(output, summary)
+    _readme(folder, summary)
     return summary
+
+
+def _family(source: Source, activity: str, show: bool) -> set[str]:
+    """The activity's subtree, from the parent/grouping links of every statement (not only of those the
+    other filters take: see ``filters.add_links``). Only the links are kept, not the statements."""
+    children: dict[str, set[str]] = {}
+    progress = Progress(show)
+    for page in source.pages({}):
+        add_links(children, page)
+        progress.add(len(page), "activity tree")
+    progress.done()
+    return subtree(children, activity)
 
 
 class EventBuckets:
@@ -159,30 +193,13 @@ class EventBuckets:
 
 
 _EPOCH = datetime(1, 1, 1, tzinfo=timezone.utc)
-README_TITLE = "xAPI export: tidy tables"  # README.txt's first words: the folder holds an export
 
 
-def _earlier_export(output: Path) -> list[Path]:
-    """The files of an earlier export in ``output``, which this one replaces (any format, so that a
-    table this export does not write is not read with its tables; it may hold what this export
-    leaves out, such as raw actor ids). Other files stay. A ValueError when ``output`` holds a file
-    with an export's name that no export wrote (its README.txt is not an export's): nothing of the
-    user's is overwritten."""
-    names = [f"{table}.{fmt}" for table in ("statements", *TABLES) for fmt in FORMATS] + ["codebook.csv", "README.txt"]
-    found = [output / name for name in names if (output / name).is_file()]
-    if not found:
-        return []
-    readme = output / "README.txt"
-    if readme.is_file() and readme.read_text(errors="replace").startswith(README_TITLE):
-        return found
-    raise ValueError(f"{output} holds {', '.join(p.name for p in found)}, which no export wrote: "
-                     "give --output an empty folder or an earlier export's")
-
-
-def _shown_filters(options: ExportOptions) -> dict[str, str]:
-    """The filters as README.txt and the summary show them: a pseudonymised export shows the agent
-    it was filtered on by its pseudonym (its ``actor_id``), not by the agent's identifier."""
-    shown = dict(options.filters)
+def _shown_filters(options: ExportOptions, filters: dict[str, str]) -> dict[str, str]:
+    """The filters as README.txt and the summary show them (a date as the midnight it stands for): a
+    pseudonymised export shows the agent it was filtered on by its pseudonym (its ``actor_id``), not
+    by the agent's identifier."""
+    shown = dict(filters)
     if "agent" in shown and options.privacy.pseudonymized:
         try:
             agent = json.loads(shown["agent"])

@@ -47,6 +47,10 @@ class StoreSource:
     def voided(self, statement_id: str) -> dict[str, Any] | None:
         return self.loop.run_until_complete(self.store.get_statement(statement_id, voided=True))
 
+    def definitions(self, activity_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The canonical definitions the store keeps for these activities (those known)."""
+        return self.loop.run_until_complete(self.store.activities(activity_ids))
+
 
 class HTTPSource:
     """Any xAPI LRS: ``endpoint`` is its base URL (``.../xapi``), HTTP Basic ``key``/``secret``."""
@@ -87,3 +91,15 @@ class HTTPSource:
         url = urllib.parse.urljoin(self.endpoint, "statements") + "?" + urllib.parse.urlencode(
             {"voidedStatementId": statement_id})
         return self._get(url)
+
+    def definitions(self, activity_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The LRS's canonical definitions, one GET /activities each (the export asks once per
+        activity of an answer: a game has tens to hundreds)."""
+        out = {}
+        for activity_id in activity_ids:
+            url = urllib.parse.urljoin(self.endpoint, "activities") + "?" + urllib.parse.urlencode(
+                {"activityId": activity_id})
+            activity = self._get(url)
+            if isinstance(activity, dict) and isinstance(activity.get("definition"), dict):
+                out[activity_id] = activity["definition"]
+        return out

@@ -16,10 +16,10 @@ at the end.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from lrs.export.flatten import Privacy, duration_seconds
+from lrs.export.flatten import Privacy, duration_seconds, is_free_text
 from lrs.xapi.timestamps import parse_timestamp
 from lrs.xapi.vocabulary import SG, SG_PROGRESS as PROGRESS
 
@@ -95,12 +95,15 @@ class SGTables:
     Completable events are kept in memory, or handed to ``spill`` (a row sink,
     e.g. a ``TableWriter`` of ``EVENT_COLUMNS``) for exports too large for that;
     ``attempts(events)`` then builds the attempts from them, sorted by
-    ``EVENT_ORDER``.
+    ``EVENT_ORDER``. ``canonical``: the interactionType the LRS keeps per activity (free-text
+    answers are dropped or hashed by it too, see ``flatten.is_free_text``).
     """
 
-    def __init__(self, privacy: Privacy, spill: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def __init__(self, privacy: Privacy, spill: Callable[[dict[str, Any]], None] | None = None,
+                 canonical: Mapping[str, str | None] | None = None) -> None:
         self.privacy = privacy
         self.spill = spill
+        self.canonical = canonical
         self.events: list[dict[str, Any]] = []
         self.seen = 0  # statements that fed an SG table
 
@@ -145,7 +148,7 @@ class SGTables:
         if verb in CHOICE_VERBS:
             self.seen += 1
             response = result.get("response")
-            if response is not None and definition.get("interactionType") in ("fill-in", "long-fill-in", "other"):
+            if response is not None and is_free_text(statement, self.canonical):
                 response = self.privacy.text(response, self.privacy.free_text)
             return "choices", {"statement_id": statement.get("id"), **common, "timestamp": timestamp,
                                "verb": CHOICE_VERBS[verb], "response": response, "success": result.get("success")}

@@ -1,10 +1,11 @@
 """Typed tables written in chunks: CSV or Parquet, plus the codebook.
 
 Rows go to a ``TableWriter`` as dicts; every ``CHUNK`` rows become a typed
-pandas frame stored as a Parquet part in ``<output>/.parts/``. ``finish``
-then knows every column (extension columns appear as the export goes), picks
-one type per column, and writes the final file part by part: memory holds one
-chunk, whatever the export's size.
+pandas frame stored as a Parquet part in a scratch folder (extension columns
+as text). ``finish`` then knows every column (extension columns appear as the
+export goes), picks one type per column from the kinds of all its values, and
+writes the final file part by part: memory holds one chunk, whatever the
+export's size.
 """
 
 from __future__ import annotations
@@ -51,17 +52,24 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
 
 
-def _typed(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series:
-    values = frame[column] if column in frame else pd.Series([None] * len(frame), index=frame.index, dtype="object")
+def _typed(values: pd.Series, dtype: str) -> pd.Series:
+    """Values (Python objects) as a column of ``dtype``."""
     if dtype == "datetime64[UTC]":
         return utc_times(values)
     if dtype == "float64":
         return pd.to_numeric(values, errors="coerce").astype("float64")
     if dtype == "boolean":
         return values.map(lambda v: v if isinstance(v, bool) else None).astype("boolean")
-    if dtype == "Int64":
-        return pd.to_numeric(values, errors="coerce").astype("Int64")
+    if dtype == "Int64":  # not through float64: an integer above 2**53 keeps every digit
+        return pd.Series(pd.array([None if _missing(v) else int(v) for v in values], dtype="Int64"),
+                         index=values.index)
     return values.map(lambda v: None if _missing(v) else v if isinstance(v, str) else _text(v)).astype("string")
+
+
+def _column(rows: list[dict[str, Any]], name: str, index: pd.Index | None = None) -> pd.Series:
+    """One column of dict rows as Python objects (a DataFrame of the rows would make the integers of
+    a column with a gap floats)."""
+    return pd.Series([row.get(name) for row in rows], index=index, dtype="object")
 
 
 _FRACTION = re.compile(r"[.,](\d{1,6})\d*")
@@ -91,21 +99,55 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def infer(values: Iterable[Any]) -> str:
-    """The dtype of an extension column: boolean, float64 (numbers) or string."""
-    kinds = set()
-    for v in values:
-        if _missing(v):
-            continue
-        kinds.add("boolean" if isinstance(v, bool) else "float64" if isinstance(v, (int, float)) else "string")
-        if len(kinds) > 1:
-            return "string"
-    return kinds.pop() if kinds else "string"
+INT64 = (-(2**63), 2**63 - 1)
 
 
-def unify(dtypes: Iterable[str]) -> str:
-    found = set(dtypes)
+def kind(value: Any) -> str | None:
+    """The dtype one extension value asks for; None for a missing value, which asks for none."""
+    if _missing(value):
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "Int64" if INT64[0] <= value <= INT64[1] else "bigint"
+    return "float64" if isinstance(value, float) else "string"
+
+
+def combine(kinds: Iterable[str | None]) -> str | None:
+    """One dtype for values of these kinds, whatever their order or grouping (so chunks, pages and
+    nulls never change a column's type): integers stay Int64, numbers with a fraction make float64,
+    an integer beyond 64 bits makes text (exact) unless the column is float64 anyway, any other mix
+    is text. None when there were only missing values."""
+    found = {k for k in kinds if k is not None}
+    if "bigint" in found:
+        found = (found - {"bigint"}) | ({"float64"} if "float64" in found else {"string"})
+    if not found:
+        return None
+    if found == {"Int64", "float64"}:
+        return "float64"
     return found.pop() if len(found) == 1 else "string"
+
+
+def unify(kinds: Iterable[str | None]) -> str:
+    """The dtype of an extension column from the kinds of all its values (text if all are missing)."""
+    return combine(kinds) or "string"
+
+
+def as_text(values: Iterable[Any]) -> pd.Series:
+    """Extension values as they are written in a text column: integers as integers (``4999``, not
+    ``4999.0``), booleans as true/false."""
+    return pd.Series([None if _missing(v) else v if isinstance(v, str) else _text(v) for v in values],
+                     dtype="string")
+
+
+def _from_text(text: pd.Series, dtype: str) -> pd.Series:
+    """An extension column kept as text (``as_text``) in the type chosen once every chunk was seen."""
+    text = text.astype("string")
+    if dtype in ("float64", "Int64"):
+        return pd.to_numeric(text, errors="coerce").astype(dtype)  # exact: the text is Python's repr
+    if dtype == "boolean":
+        return text.map({"true": True, "false": False}).astype("boolean")
+    return text
 
 
 class TableWriter:
@@ -124,7 +166,7 @@ class TableWriter:
         self.parts_dir.mkdir(parents=True, exist_ok=True)
         self.buffer: list[dict[str, Any]] = []
         self.parts: list[Path] = []
-        self.dynamic_types: dict[str, list[str]] = {}
+        self.dynamic_types: dict[str, set[str | None]] = {}
         self.rows = 0
 
     def add(self, row: dict[str, Any]) -> None:
@@ -139,20 +181,20 @@ class TableWriter:
     def flush(self) -> None:
         if not self.buffer:
             return
-        frame = pd.DataFrame.from_records(self.buffer)
-        out = pd.DataFrame({name: _typed(frame, name, dtype) for name, dtype in self.fixed.items()})
-        for column in frame.columns:
-            if column in self.fixed:
-                continue
-            dtype = infer(frame[column])
-            self.dynamic_types.setdefault(column, []).append(dtype)
-            out[column] = _typed(frame, column, dtype)
+        rows = self.buffer
+        out = pd.DataFrame({name: _typed(_column(rows, name), dtype) for name, dtype in self.fixed.items()})
+        # Other (extension) columns wait as text, and the kinds of their values are noted: finish
+        # types each from all its values (not chunk by chunk), and the text converts without loss.
+        for column in dict.fromkeys(k for row in rows for k in row if k not in self.fixed):
+            values = [row.get(column) for row in rows]
+            self.dynamic_types.setdefault(column, set()).update(map(kind, values))
+            out[column] = as_text(values)
         path = self.parts_dir / f"{len(self.parts):06d}.parquet"
         pq.write_table(pa.Table.from_pandas(out, preserve_index=False), path)
         self.parts.append(path)
-        self.rows += len(self.buffer)
+        self.rows += len(rows)
         self.buffer = []
-        del frame, out
+        del rows, out
         release_memory()
 
     def finish(self, output: Path, fmt: str, renames: dict[str, str] | None = None) -> list[tuple[str, str, str, str]]:
@@ -170,7 +212,7 @@ class TableWriter:
         first = True
         try:
             for frame in frames:
-                frame = pd.DataFrame({c: _cast(frame, c, types[c]) for c in order})
+                frame = pd.DataFrame({c: _cast(frame, c, types[c], c in self.dynamic_types) for c in order})
                 frame.columns = names
                 release_memory()
                 if fmt == "parquet":
@@ -197,10 +239,13 @@ class TableWriter:
         shutil.rmtree(self.parts_dir, ignore_errors=True)
 
 
-def _cast(frame: pd.DataFrame, column: str, dtype: str) -> pd.Series:
+def _cast(frame: pd.DataFrame, column: str, dtype: str, text: bool) -> pd.Series:
+    """A column of a part in its final type; ``text``: an extension column, kept as text."""
     if column not in frame:
-        return _typed(pd.DataFrame(index=frame.index), column, dtype)
+        return _typed(pd.Series([None] * len(frame), index=frame.index, dtype="object"), dtype)
     series = frame[column]
+    if text:
+        return _from_text(series, dtype)
     if dtype == "string" and str(series.dtype) != "string":
         return series.map(lambda v: None if _missing(v) else v if isinstance(v, str) else _text(v)).astype("string")
     if dtype == "datetime64[UTC]":
@@ -215,7 +260,7 @@ def write_codebook(output: Path, rows: list[tuple[str, str, str, str, str]]) -> 
 
 def typed_frame(rows: list[dict[str, Any]], columns: list[tuple[str, str]], renames: dict[str, str]) -> pd.DataFrame:
     """Rows as a frame with exactly ``columns`` (name, dtype), in that order, then renamed."""
-    frame = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
-    out = pd.DataFrame({name: _typed(frame, name, dtype) for name, dtype in columns}, index=frame.index)
+    index = pd.RangeIndex(len(rows))
+    out = pd.DataFrame({name: _typed(_column(rows, name, index), dtype) for name, dtype in columns}, index=index)
     out.columns = [renames.get(name, name) for name, _ in columns]
     return out

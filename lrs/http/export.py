@@ -5,22 +5,25 @@ the export's filters (``since``, ``until``, ``activity``, ``verb``,
 ``registration``, ``agent``), ``include_voided`` and ``pseudonymize``
 (``true`` by default: actor ids become HMACs keyed with ``LRS_PSEUDONYM_KEY``,
 names and free-text answers are dropped; ``false`` gives identities).
-Two passes over the store: the first finds the extension columns (and the
-activity's descendants), the second streams the rows page by page.
+Passes over the store: with ``activity``, one over every statement for the
+activity's subtree (its links, as ``lrs export`` reads them); one for the
+extension columns; one that streams the rows page by page.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from lrs.export.flatten import CONTEXT_EXT, RESULT_EXT, STATEMENT_COLUMNS, VOIDED_COLUMN, Privacy, flatten, short_names
-from lrs.export.filters import FILTERS, context_ids, in_subtree, matches_filters, subtree
+from lrs.export.filters import FILTERS, add_links, in_subtree, matches_filters, subtree, with_dates
 from lrs.export.filters import check as check_filters
+from lrs.export.interactions import InteractionTypes
 from lrs.store.base import Store, iter_statements
 from lrs.xapi.errors import bad_request
 from lrs.xapi.query import StatementQuery, check_names, check_repeated, parse_bool, parse_statement_params
@@ -39,6 +42,7 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
     include_voided = parse_bool(params, "include_voided")
     pseudonymize = parse_bool(params, "pseudonymize") if "pseudonymize" in params else True
     check_filters(filters)
+    filters = with_dates(filters)
     settings = request.app.state.settings
     if pseudonymize:
         if not settings.pseudonym_key:
@@ -55,15 +59,20 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
     query = _query(query_params)
 
     family = None
-    if activity is not None:
+    if activity is not None:  # the subtree from every statement's links, as in lrs export
         children: dict[str, set[str]] = {}
-        async for statement in iter_statements(store, query):
-            for up in context_ids(statement):
-                children.setdefault(up, set()).add((statement.get("object") or {}).get("id"))
+        async for page in _pages(store, _query({})):
+            add_links(children, page)
         family = subtree(children, activity)
+    canonical = InteractionTypes(privacy)
+
+    async def learn(statements: list[dict[str, Any]]) -> None:
+        missing = canonical.missing(statements)
+        if missing:
+            canonical.learn(missing, await store.activities(missing))
 
     voided = await _voided(store, filters, family) if include_voided else []
-    kinds: dict[str, list[str]] = {}
+    kinds: dict[str, set[str | None]] = {}
     async for statement in iter_statements(store, query):
         if family is None or in_subtree(statement, family, activity):
             _extension_kinds(statement, kinds)
@@ -87,22 +96,33 @@ async def export_statements_csv(request: Request) -> StreamingResponse:
             header, rows = False, []
             return text.encode()
 
-        async for statement in iter_statements(store, query):
-            if family is not None and not in_subtree(statement, family, activity):
-                continue
-            row = flatten(statement, privacy)
-            if include_voided:
-                row["voided"] = False
-            rows.append(row)
+        async for page in _pages(store, query):
+            page = [s for s in page if family is None or in_subtree(s, family, activity)]
+            await learn(page)
+            for statement in page:
+                row = flatten(statement, privacy, canonical)
+                if include_voided:
+                    row["voided"] = False
+                rows.append(row)
             if len(rows) >= PAGE and (out := chunk()):
                 yield out
+        await learn(voided)
         for statement in voided:
-            rows.append({**flatten(statement, privacy), "voided": True})
+            rows.append({**flatten(statement, privacy, canonical), "voided": True})
         if out := chunk(final=True):
             yield out
 
     return StreamingResponse(body(), media_type="text/csv; charset=utf-8",
                              headers={"Content-Disposition": 'attachment; filename="statements.csv"'})
+
+
+async def _pages(store: Store, query: StatementQuery) -> AsyncIterator[list[dict[str, Any]]]:
+    while True:
+        page, cursor = await store.query_statements(query)
+        yield page
+        if cursor is None:
+            return
+        query = replace(query, cursor=cursor)
 
 
 def _query(params: dict[str, str]) -> StatementQuery:
@@ -123,12 +143,11 @@ async def _voided(store: Store, filters: dict[str, str], family: set[str] | None
     return out
 
 
-def _extension_kinds(statement: dict[str, Any], kinds: dict[str, list[str]]) -> None:
-    from lrs.export.writers import infer
+def _extension_kinds(statement: dict[str, Any], kinds: dict[str, set[str | None]]) -> None:
+    """The kinds of an extension's values, from which ``unify`` types its column as the CLI does."""
+    from lrs.export.writers import kind as kind_of
     for prefix, where in ((RESULT_EXT, statement.get("result")), (CONTEXT_EXT, statement.get("context"))):
         for iri, value in ((where or {}).get("extensions") or {}).items():
-            kind = infer([json.dumps(value) if isinstance(value, (dict, list)) else value])
-            found = kinds.setdefault(prefix + iri, [])
-            if kind not in found:
-                found.append(kind)
+            text = json.dumps(value) if isinstance(value, (dict, list)) else value
+            kinds.setdefault(prefix + iri, set()).add(kind_of(text))
 
