@@ -162,3 +162,14 @@ def test_serve_tunes_the_garbage_collector_for_batches() -> None:
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_export_help_says_since_and_until_take_a_date(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["export", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps to the terminal's width
+    since = text.split("--since SINCE ", 1)[1].split("--until UNTIL ", 1)[0]
+    until = text.split("--until UNTIL ", 1)[1].split("--activity ACTIVITY ", 1)[0]
+    for help_ in (since, until):  # what lrs.export.filters.with_dates accepts
+        assert "timestamp or a date" in help_ and "2026-11-01 (midnight UTC)" in help_, help_
