@@ -10,16 +10,15 @@
                [--database URL | --endpoint URL --key K --secret S]
 
 One module per command (serve, credentials, export, profile); _parser holds the argument tree,
-_common what the commands share. The names below are those ``lrs.cli`` has always offered;
-SWITCH_INTERVAL, _tune_gc and pseudonym_key are read from here when a command runs, so that a
-test that patches ``lrs.cli.<name>`` changes what the command does.
+_common what the commands share. The names below are those ``lrs.cli`` has always offered
+(a test patches them where they are used: ``lrs.cli.serve._tune_gc``).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from lrs.cli._common import _user_error
 from lrs.cli._parser import _parser

@@ -34,7 +34,6 @@ def pseudonym_key(path: str | None, env: dict[str, str] | None = None) -> tuple[
 
 
 def _export(args: argparse.Namespace) -> int:
-    from lrs import cli  # pseudonym_key as lrs.cli has it (where a test would patch it)
     from lrs.export import ExportOptions, HTTPSource, Privacy, StoreSource, export
 
     filters = {name: getattr(args, name) for name in ("since", "until", "activity", "verb", "registration", "agent")
@@ -54,7 +53,7 @@ def _export(args: argparse.Namespace) -> int:
         settings = _settings(args)
         _check_exists(settings.database_url)  # before a pseudonym key file is made for nothing
     if args.pseudonymize:
-        key, where = cli.pseudonym_key(args.pseudonym_key_file)
+        key, _ = pseudonym_key(args.pseudonym_key_file)
         privacy = Privacy(key=key, names=args.names or "drop", free_text=args.free_text or "drop")
     else:
         privacy = Privacy(names=args.names or "keep", free_text=args.free_text or "keep")

@@ -17,13 +17,10 @@ SWITCH_INTERVAL = 0.0005  # seconds: see _serve
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    # SWITCH_INTERVAL and _tune_gc as lrs.cli has them (a test patches them there)
-    from lrs import cli
-
     # The SQLite writer thread wins the GIL back after each database call; with the
     # default 5 ms switch interval it waits that long behind a busy event loop.
-    sys.setswitchinterval(cli.SWITCH_INTERVAL)
-    cli._tune_gc()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    _tune_gc()
 
     from lrs.http.server import PROTOCOL
 

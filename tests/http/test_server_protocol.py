@@ -83,7 +83,7 @@ def test_close_and_write_eof_send_what_is_pending_first_and_other_calls_pass_thr
 def test_lrs_serve_runs_uvicorn_with_this_protocol(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
-    monkeypatch.setattr(cli, "_tune_gc", lambda: None)
+    monkeypatch.setattr(cli.serve, "_tune_gc", lambda: None)
     monkeypatch.setenv("LRS_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
     assert cli.main(["serve", "--port", "0"]) == 0
     assert seen["http"] == server.PROTOCOL == "lrs.http.server:HttpProtocol"
