@@ -72,7 +72,9 @@ class XAPIMiddleware:
             if b"%" in scope.get("query_string", b""):
                 _check_utf8(scope["query_string"])
             if scope["method"] == "POST" and _has_param(scope, "method"):
+                _refuse_alternate_in_v2(headers.get("x-experience-api-version"), reply)
                 scope, receive, headers = await _alternate(scope, receive)
+                _refuse_alternate_in_v2(headers.get("x-experience-api-version"), reply)
                 # HEAD through a POST: the answer of a POST, so its Content-Length is that of no body
                 reply.head = reply.empty_post = scope["method"] == "HEAD"
             sent = headers.get("x-experience-api-version")
@@ -263,6 +265,21 @@ async def _read_all(receive: Receive) -> bytes:
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             return b"".join(chunks)
+
+
+def _refuse_alternate_in_v2(sent: str | None, reply: "_Reply") -> None:
+    """xAPI 2.0 (IEEE 9274.1.1) has no Alternate Request Syntax: the 1.0.3 text (Communication §1.3) is
+    gone, and a parameter the standard does not define is a 400 (§4.1.5), ``method`` included. A request
+    is a 2.0 one when its X-Experience-API-Version header says so, or (the syntax carries headers in the
+    form) its form's field does: checked before and after the form is read. 1.0.x requests keep it."""
+    version = versions.negotiate(sent)
+    if version is not None and versions.is_v2(version):
+        reply.version = version
+        raise bad_request(
+            "the alternate request syntax (POST with a 'method' parameter and a form) is not part of xAPI 2.0 "
+            "(IEEE 9274.1.1): send the request itself, with its headers (the syntax stays for xAPI 1.0.x requests)",
+            path="method", error="alternate_syntax",
+        )
 
 
 async def _alternate(scope: Scope, receive: Receive) -> tuple[Scope, Receive, dict[str, str]]:

@@ -231,3 +231,46 @@ def test_a_document_without_a_content_type_field_is_stored_as_sent(bare_client):
                           headers={"X-Experience-API-Version": "1.0.3"})
     assert got.status_code == 200 and got.content == b"level=3"
     assert not got.headers["content-type"].startswith("application/json"), got.headers
+
+
+# -- xAPI 2.0: no alternate request syntax -----------------------------------------------------------
+
+def test_v2_requests_cannot_use_the_alternate_syntax(bare_client, statement):
+    """9274.1.1 has no Alternate Request Syntax (the 1.0.3 §1.3 text is gone): on a 2.0 request ``method``
+    is a parameter the standard does not define, refused with 400 (§4.1.5), whether the version comes as
+    a header or as a form field, and nothing is stored (the ADL 2.0 suite: "The LRS does NOT allow
+    Alternate Request Syntax in xAPI 2.0")."""
+    client = bare_client
+    v2 = {"X-Experience-API-Version": "2.0.0"}
+    sid = new_id()
+    content = json.dumps(statement(id=sid))
+    cases = [
+        ("PUT", {"statementId": sid, "content": content, "X-Experience-API-Version": "2.0.0"}, v2),
+        ("PUT", {"statementId": sid, "content": content, "X-Experience-API-Version": "2.0.0"}, {}),
+        ("PUT", {"statementId": sid, "content": content}, v2),
+        ("POST", {"content": content}, {"X-Experience-API-Version": "2.0"}),
+        ("GET", {}, v2),
+        ("HEAD", {}, v2),
+    ]
+    for method, fields, headers in cases:
+        response = alternate(client, method, {"Authorization": basic(*ADMIN), **fields}, headers=headers)
+        body = assert_error(response, 400)
+        assert body["path"] == "method", (method, fields, headers, body)
+        assert response.headers["X-Experience-API-Version"] == "2.0.0"
+    for version in ("1.0.3", "2.0.0"):
+        got = client.get(STATEMENTS, params={"statementId": sid}, auth=ADMIN, headers={"X-Experience-API-Version": version})
+        assert got.status_code == 404, got.text
+    # also on the document resources
+    state = "/xapi/activities/state?" + urlencode({"method": "PUT"})
+    fields = {"activityId": "http://example.com/a", "agent": json.dumps({"mbox": "mailto:a@example.com"}),
+              "stateId": "s", "content": "{}", "Content-Type": "application/json", "Authorization": basic(*ADMIN)}
+    response = client.post(state, content=urlencode(fields).encode(), headers={**FORM, **v2})
+    assert_error(response, 400)
+
+
+def test_1_0_3_requests_keep_the_alternate_syntax(bare_client, statement):
+    client = bare_client
+    sid = new_id()
+    response = alternate(client, "PUT", with_headers(statementId=sid, content=json.dumps(statement(id=sid))))
+    assert response.status_code == 204, response.text
+    assert response.headers["X-Experience-API-Version"] == "1.0.3"
