@@ -4,7 +4,7 @@
 rewrites the Alternate Request Syntax (``POST ...?method=PUT`` with a form
 body) into the request it stands for, requires a supported
 ``X-Experience-API-Version`` (except on /about), limits the body size,
-adds the version header to every response, drops bodies from HEAD
+adds the version header and ``Cache-Control: no-store`` to every response, drops bodies from HEAD
 responses, and renders every refusal (``XAPIError``) and every unexpected
 error as a JSON body.
 """
@@ -30,6 +30,11 @@ log = logging.getLogger("lrs")
 
 VERSION_HEADER = b"x-experience-api-version"
 CONSISTENT_THROUGH = b"x-experience-api-consistent-through"
+# Browsers keep a GET answer with Last-Modified and no Cache-Control and serve it again unasked
+# (heuristic freshness, RFC 9111 §4.2.2): a polled statement list or a saved state went stale for
+# minutes. xAPI answers are personal data read through credentials: no cache stores them.
+CACHE_CONTROL = b"cache-control"
+NO_STORE = b"no-store"
 FORM = "application/x-www-form-urlencoded"
 # Form fields the Alternate Request Syntax treats as headers (xAPI Communication §1.3).
 FORM_HEADERS = {
@@ -173,6 +178,8 @@ class _Reply:
             if self.empty_post:
                 headers = [(k, b"0" if k.lower() == b"content-length" else v) for k, v in headers]
             headers.append((VERSION_HEADER, self.version.encode()))
+            if not any(k.lower() == CACHE_CONTROL for k, _ in headers):
+                headers.append((CACHE_CONTROL, NO_STORE))
             if self.origin is not None:
                 headers.append((b"access-control-allow-origin", self.origin.encode()))
                 headers.append((b"access-control-expose-headers", EXPOSED.encode()))
