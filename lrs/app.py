@@ -61,7 +61,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.store = store
     app.state.stored_clock = StoredClock()
     app.add_middleware(AuthMiddleware, authenticator=Authenticator(store), base=BASE)
-    app.add_middleware(XAPIMiddleware, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(XAPIMiddleware, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes,
+                       refusal=store.refusal)
     return app
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote_plus, unquote_to_bytes, urlencode, urlsplit
 
 import orjson
@@ -50,9 +50,11 @@ ALLOWED_HEADERS = "Authorization, Content-Type, X-Experience-API-Version, If-Mat
 
 class XAPIMiddleware:
     def __init__(
-        self, app: ASGIApp, *, cors_origins: tuple[str, ...] = ("*",), max_body_bytes: int = 0, base: str = "/xapi"
+        self, app: ASGIApp, *, cors_origins: tuple[str, ...] = ("*",), max_body_bytes: int = 0, base: str = "/xapi",
+        refusal: Callable[[BaseException], XAPIError | None] | None = None,
     ) -> None:
         self.app = app
+        self.refusal = refusal  # the store's: an error of the database's state as its 503/507 (Store.refusal)
         self.base = base  # the xAPI API: requests elsewhere (/admin) need no X-Experience-API-Version
         self.cors_origins = cors_origins
         self.max_body_bytes = max_body_bytes
@@ -101,9 +103,15 @@ class XAPIMiddleware:
                               consistent_through=_consistent_through(scope) if "/statements" in scope["path"] else None)
         except ClientDisconnect:  # the client went away before its body had arrived: nobody to answer
             log.info("client disconnected during %s %s", scope["method"], scope["path"])
-        except Exception:  # never a bare 500 page: a JSON body, and the traceback in the log
-            log.exception("unexpected error on %s %s", scope["method"], scope["path"])
-            await reply.error(500, {"error": "internal", "message": "internal server error"}, {})
+        except Exception as exc:  # never a bare 500 page: a JSON body, and the traceback in the log
+            refused = self.refusal(exc) if self.refusal is not None else None
+            if refused is None:
+                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                await reply.error(500, {"error": "internal", "message": "internal server error"}, {})
+            else:  # the database's state (full, unreachable): what the operator must see, once a request
+                log.error("database error on %s %s: %s: %s", scope["method"], scope["path"], type(exc).__name__, exc)
+                await reply.error(refused.status, refused.body(), refused.headers, consistent_through=(
+                    _consistent_through(scope) if "/statements" in scope["path"] else None))
         finally:
             if large:
                 release_memory()  # what a large request's objects took is free again: give it back

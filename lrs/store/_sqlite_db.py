@@ -10,6 +10,8 @@ from typing import Any, Iterator, Sequence
 
 import orjson
 
+from lrs.xapi.errors import XAPIError, storage_full, storage_unavailable
+
 log = logging.getLogger("lrs.store.sqlite")
 
 # The database file: statements and everything else the LRS keeps.
@@ -329,3 +331,28 @@ def _index_chunk(conn: sqlite3.Connection, top: int, last: int) -> bool:
             conn.execute("ROLLBACK")
         raise
     return upto < top or through < last
+
+
+# SQLite's primary result codes (https://sqlite.org/rescode.html) that say the database, not the request
+# or the LRS, is what failed. Others (a constraint, corruption, a misuse) stay unexpected errors: a 500.
+_FULL = 13  # SQLITE_FULL: the disk (or the file-size limit) is full
+_UNAVAILABLE = {
+    5: "busy: another process holds its lock past the timeout",  # SQLITE_BUSY
+    6: "locked",  # SQLITE_LOCKED
+    7: "out of memory",  # SQLITE_NOMEM
+    8: "read-only: the file or its directory cannot be written",  # SQLITE_READONLY
+    10: "disk I/O error",  # SQLITE_IOERR
+    14: "the file cannot be opened",  # SQLITE_CANTOPEN
+}
+
+
+def refusal(exc: sqlite3.Error) -> XAPIError | None:
+    """The answer for an SQLite error that is the database's state, not a bug: 507 when the disk is full,
+    503 when the file is busy, read-only or failing; None for any other error."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    if code & 0xFF == _FULL:
+        return storage_full("SQLite: database or disk is full")
+    reason = _UNAVAILABLE.get(code & 0xFF)
+    return storage_unavailable(f"SQLite: {reason}") if reason is not None else None

@@ -16,6 +16,7 @@ import pickle
 import select
 import signal
 import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import time
 from typing import Any
 
 from lrs._gc import RELEASE_AFTER_BYTES, release_memory, tune_gc
+from lrs.store import _sqlite_db as db
 from lrs.store._sqlite_writer import MAX_GROUP, GroupCommitter
 from lrs.xapi.errors import XAPIError
 
@@ -157,7 +159,10 @@ class ProcessWriter:
 
 
 def _portable(exc: BaseException) -> tuple:
-    """An exception as plain data (XAPIError's constructor does not survive pickling)."""
+    """An exception as plain data (XAPIError's constructor does not survive pickling); an SQLite error
+    that is the database's state (full, busy, read-only) as the refusal it stands for (``_sqlite_db.refusal``)."""
+    if isinstance(exc, sqlite3.Error):
+        exc = db.refusal(exc) or exc
     if isinstance(exc, XAPIError):
         return ("xapi", exc.status, exc.message, exc.error, exc.path, exc.headers, exc.extra)
     return ("error", f"{type(exc).__name__}: {exc}")

@@ -17,6 +17,7 @@ import orjson
 
 from lrs.xapi.attachments import Part
 from lrs.xapi.documents import Document, DocumentScope, Precondition
+from lrs.xapi.errors import XAPIError
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement
 
@@ -54,6 +55,10 @@ class Store(Protocol):
         """Create what is missing (tables, indexes) and get ready to serve."""
 
     async def close(self) -> None: ...
+
+    def refusal(self, exc: BaseException) -> XAPIError | None:
+        """The answer for an error the database raised because of its state (full: 507; unreachable,
+        busy, read-only: 503), or None when ``exc`` is not one (then it is a bug: 500)."""
 
     # -- statements
     async def insert_statements(

@@ -35,7 +35,7 @@ from lrs.store._mongo_write import MongoWrites
 from lrs.store._names import NameCache
 from lrs.store.base import Credential, violation_dict
 from lrs.xapi.attachments import Part
-from lrs.xapi.errors import bad_request
+from lrs.xapi.errors import XAPIError, bad_request, storage_full, storage_unavailable
 from lrs.xapi import query as query_module
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.validate import is_uuid
@@ -114,6 +114,9 @@ class MongoStore(MongoWrites, MongoDocuments):
 
     def _c(self, name: str) -> Any:
         return self._db[name]
+
+    def refusal(self, exc: BaseException) -> XAPIError | None:
+        return refusal(exc)
 
     # -- statements (writes: _mongo_write)
 
@@ -229,6 +232,28 @@ class MongoStore(MongoWrites, MongoDocuments):
     async def revoke_credential(self, key: str) -> bool:
         result = await self._c("credentials").update_one({"_id": key}, {"$set": {"revoked": True}})
         return result.matched_count > 0
+
+
+OUT_OF_DISK_SPACE = 14031  # MongoDB's error code when a write finds no room
+
+
+def refusal(exc: BaseException) -> XAPIError | None:
+    """The answer for a PyMongo error that is the server's state, not a bug (``Store.refusal``):
+    unreachable, no primary, a network or operation timeout, a transient transaction error: 503;
+    out of disk space: 507. The exception's text (host names) is left to the log."""
+    from pymongo import errors
+
+    if not isinstance(exc, errors.PyMongoError):
+        return None
+    if isinstance(exc, errors.OperationFailure):
+        details = exc.details if isinstance(exc.details, dict) else {}
+        codes = {exc.code} | {e.get("code") for e in details.get("writeErrors") or () if isinstance(e, dict)}
+        if OUT_OF_DISK_SPACE in codes:
+            return storage_full("MongoDB: out of disk space")
+    if isinstance(exc, (errors.ConnectionFailure, errors.ExecutionTimeout, errors.WriteConcernError)) \
+            or exc.has_error_label("TransientTransactionError"):
+        return storage_unavailable(f"MongoDB: {type(exc).__name__}")
+    return None
 
 
 def _credential(row: dict[str, Any]) -> Credential:

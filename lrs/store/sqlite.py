@@ -40,7 +40,7 @@ from lrs.store._sqlite_writer import ThreadWriter, index_now
 from lrs.store.base import Credential, ViolationRow, violation_dict
 from lrs.xapi.attachments import Part
 from lrs.xapi.documents import Document, DocumentScope, Precondition
-from lrs.xapi.errors import bad_request
+from lrs.xapi.errors import XAPIError, bad_request
 from lrs.xapi import query as query_module
 from lrs.xapi.query import StatementQuery
 from lrs.xapi.statements import PreparedStatement
@@ -90,6 +90,9 @@ class SQLiteStore:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+
+    def refusal(self, exc: BaseException) -> XAPIError | None:
+        return db.refusal(exc) if isinstance(exc, sqlite3.Error) else None
 
     async def _write(self, job: str, *args: Any) -> Any:
         assert self._writer is not None, "store is not open"

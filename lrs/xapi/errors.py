@@ -83,3 +83,20 @@ REFUSED = "unknown key, revoked credential or wrong secret"
 def unauthorized(message: str) -> XAPIError:
     """401 with the challenge HTTP Basic clients expect."""
     return XAPIError(401, message, error="unauthorized", headers={"WWW-Authenticate": 'Basic realm="xAPI"'})
+
+
+# When the database refuses work (full, unreachable, busy past its timeout): not the request's fault and
+# not a bug of the LRS, so a 5xx that says so, which trackers retry, not the 500 of an unexpected error.
+def storage_full(detail: str) -> XAPIError:
+    """507 Insufficient Storage (RFC 4918 §11.5): the database has no room for this write."""
+    return XAPIError(
+        507, f"the LRS's database is full ({detail}): this request was not carried out; send it again once"
+             " the LRS's operator has made room", error="storage_full", headers={"Retry-After": "60"})
+
+
+def storage_unavailable(detail: str, *, retry_after: int = 5) -> XAPIError:
+    """503: the database cannot be reached or used at the moment."""
+    return XAPIError(
+        503, f"the LRS's database cannot be used at the moment ({detail}): send the request again later"
+             " (a statement with an id is stored only once)",
+        error="unavailable", headers={"Retry-After": str(retry_after)})

@@ -483,3 +483,9 @@ async def test_a_refused_batch_records_no_agent_name(store) -> None:
     assert await store.agent_names("mbox:mailto:zed@example.com") == []
     await store.insert_statements([newcomer], define=False)
     assert await store.agent_names("mbox:mailto:zed@example.com") == ["Zed"]
+
+
+async def test_refusal_leaves_errors_that_are_not_the_database_s_state_to_be_500s(store) -> None:
+    # (each backend's own errors of a full, unreachable or busy database: tests/http/test_storage_errors.py)
+    for bug in (ValueError("a bug"), KeyError("x"), XAPIError(400, "refused already")):
+        assert store.refusal(bug) is None
