@@ -160,7 +160,12 @@ async def _statement_body(request: Request) -> tuple[Any, list[Part]]:
     return _parse_json(await request.body()), []
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def _parse_json(raw: bytes) -> Any:
+    if raw.startswith(UTF8_BOM):  # RFC 8259 §8.1: a parser may ignore it (.NET's UTF-8 writers put one first)
+        raw = raw[len(UTF8_BOM):]
     if not raw:
         raise bad_request("the request body is empty", path="", error="json")
     try:

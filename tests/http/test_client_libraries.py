@@ -42,3 +42,25 @@ def test_xapi_answers_are_not_kept_by_browser_caches(client, statement):
     for name, response in answers.items():
         assert response.status_code in (200, 404), (name, response.text)
         assert "no-store" in response.headers.get("Cache-Control", ""), name
+
+
+# -- a byte order mark before the JSON (.NET's UTF-8 writers, PowerShell 5) ------------------------
+
+def test_a_utf8_byte_order_mark_before_statements_is_ignored(client, statement):
+    """RFC 8259 §8.1: senders must not add one, parsers may ignore it. .NET's StreamWriter with
+    Encoding.UTF8 writes one first; it was a 400 "not valid JSON". Only a leading one is ignored."""
+    bom = b"\xef\xbb\xbf"
+    one = statement(id=new_id())
+    response = client.post(STATEMENTS, content=bom + json.dumps(one).encode(),
+                           headers={"Content-Type": "application/json; charset=utf-8"})
+    assert response.status_code == 200, response.text
+    assert response.json() == [one["id"]]
+    other = statement()
+    other_id = new_id()
+    response = client.put(STATEMENTS, params={"statementId": other_id}, content=bom + json.dumps(other).encode(),
+                          headers={"Content-Type": "application/json"})
+    assert response.status_code == 204, response.text
+    assert client.get(STATEMENTS, params={"statementId": other_id}).json()["actor"] == other["actor"]
+    response = client.post(STATEMENTS, content=b" " + bom + json.dumps(statement()).encode(),
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 400  # not at the start: not a byte order mark, a stray character
