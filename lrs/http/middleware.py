@@ -35,6 +35,15 @@ CONSISTENT_THROUGH = b"x-experience-api-consistent-through"
 # minutes. xAPI answers are personal data read through credentials: no cache stores them.
 CACHE_CONTROL = b"cache-control"
 NO_STORE = b"no-store"
+# Documents are sent back with the Content-Type they were stored with, and the alternate request syntax
+# lets a plain cross-site HTML form (a top-level navigation) GET one with the form's own Authorization:
+# a `text/html` state document with a script ran as a page of the LRS's origin, where the browser adds
+# the Basic credentials it remembers for /admin. No answer of the LRS is a page: none may run a script,
+# load anything, be framed or be sniffed into another type.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"content-security-policy", b"default-src 'none'; frame-ancestors 'none'; sandbox"),
+)
 FORM = "application/x-www-form-urlencoded"
 # Form fields the Alternate Request Syntax treats as headers (xAPI Communication §1.3).
 FORM_HEADERS = {
@@ -188,6 +197,7 @@ class _Reply:
             headers.append((VERSION_HEADER, self.version.encode()))
             if not any(k.lower() == CACHE_CONTROL for k, _ in headers):
                 headers.append((CACHE_CONTROL, NO_STORE))
+            headers.extend(SECURITY_HEADERS)
             if self.origin is not None:
                 headers.append((b"access-control-allow-origin", self.origin.encode()))
                 headers.append((b"access-control-expose-headers", EXPOSED.encode()))

@@ -206,6 +206,29 @@ def test_from_another_site_only_the_form_s_own_credentials_count(bare_client, st
 STATE = "/xapi/activities/state"
 
 
+def test_a_document_read_through_a_cross_site_form_cannot_run_as_a_page_of_the_lrs(bare_client, credential):
+    # A credential with `state` (a game's) stored a text/html document; a page of another site then made a
+    # visitor's browser POST a form ?method=GET carrying that credential: the answer was the document,
+    # as text/html, rendered as a page of the LRS's origin (its script could read /admin with the Basic
+    # credentials the browser remembers there). Every answer now forbids scripts, sniffing and framing.
+    game = credential("statements/write", "state")
+    params = {"activityId": "http://example.com/a", "agent": '{"mbox": "mailto:x@example.com"}', "stateId": "s"}
+    stored = bare_client.put(STATE, params=params, content=b"<script>alert(document.domain)</script>", auth=game,
+                             headers={"X-Experience-API-Version": "1.0.3", "Content-Type": "text/html"})
+    assert stored.status_code == 204, stored.text
+    fields = {"Authorization": basic(*game), "X-Experience-API-Version": "1.0.3", **params}
+    response = bare_client.post(f"{STATE}?method=GET", content=urlencode(fields).encode(),
+                                headers={**FORM, "Origin": "https://evil.example"})
+    assert response.status_code == 200 and response.content.startswith(b"<script>")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    policy = {d.strip().split(" ")[0]: d.strip() for d in response.headers["content-security-policy"].split(";")}
+    assert policy["sandbox"] == "sandbox" and policy["default-src"] == "default-src 'none'", policy
+    assert policy["frame-ancestors"] == "frame-ancestors 'none'", policy
+    for answer in (bare_client.get("/xapi/about"), bare_client.get(STATE, params=params)):  # (a 401 too)
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in answer.headers["content-security-policy"]
+
+
 def test_alternate_syntax_content_that_is_not_utf8_is_400(bare_client, statement):
     # §1.3.s3.b5: the LRS MUST interpret the content as UTF-8; %FF is no UTF-8, so nothing is stored
     sid = new_id()
