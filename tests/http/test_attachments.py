@@ -283,6 +283,34 @@ def test_malformed_signatures_are_400(client, statement, signer):  # Data §2.6.
     assert ids_of(client) == []
 
 
+def test_a_certificate_whose_key_makes_verifying_slow_is_400(client, statement, signer):
+    # A player could sign with a key whose public exponent is as long as its modulus: each verification
+    # took 8 ms instead of 0.05 (on the event loop), and a 20 MiB batch of some 5,700 such statements
+    # stopped every other request for most of a minute. Such keys are refused before verifying.
+    import math
+    import random
+
+    base = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    numbers = base.private_numbers()
+    p, q = numbers.p, numbers.q
+    phi = (p - 1) * (q - 1)
+    d = next(c for c in (random.getrandbits(256) | 1 for _ in range(1000)) if math.gcd(c, phi) == 1)
+    e = pow(d, -1, phi)  # (as long as the modulus)
+    slow = rsa.RSAPrivateNumbers(p, q, d, d % (p - 1), d % (q - 1), pow(q, -1, p), rsa.RSAPublicNumbers(e, p * q)
+                                 ).private_key(unsafe_skip_rsa_key_validation=True)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "slow key")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(slow.public_key())
+                   .serial_number(1).not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=1)).sign(base, hashes.SHA256()))
+    x5c = base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
+    original = statement(id=new_id())
+    body = assert_error(send(client, signed(original, jws(original, slow, x5c=x5c))[1]), 400)
+    assert body["error"] == "signature" and "exponent" in body["message"], body
+    key, usual = signer  # e = 65537, 2048 bits: verified as before
+    assert send(client, signed(original, jws(original, key, x5c=usual))[1]).status_code == 200
+
+
 def test_a_signature_payload_nested_deeper_than_a_statement_may_be_is_400_not_500(client, statement, signer):
     # Found by a 5xx hunt: a payload of 500 nested lists made comparing it with the statement recurse
     # until Python gave up (500). The payload is now read as a statement is: at most 252 levels.
