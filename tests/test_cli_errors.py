@@ -187,3 +187,15 @@ def test_the_csv_of_secrets_is_readable_by_its_owner_only(tmp_path: Path, databa
 def test_a_command_without_its_action_prints_that_command_s_help(tmp_path: Path, command: str, words: str) -> None:
     result = lrs(command, cwd=tmp_path)
     assert result.returncode == 2 and words in result.stderr and "serve" not in result.stderr, result.stderr
+
+
+def test_the_pseudonym_key_file_is_never_readable_by_others(tmp_path: Path, monkeypatch) -> None:
+    # It was written with the umask's mode (0644), then chmod-ed: another user of the machine could read
+    # the key (and re-identify every pseudonym of every export made with it) in between.
+    from lrs.cli import export
+
+    monkeypatch.setattr(Path, "chmod", lambda self, mode: None)  # what another user sees before any chmod
+    path = tmp_path / "lrs-pseudonym.key"
+    key, _ = export.pseudonym_key(str(path), env={})
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert export.pseudonym_key(str(path), env={})[0] == key  # (read back, not made anew)

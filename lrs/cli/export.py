@@ -23,8 +23,10 @@ def pseudonym_key(path: str | None, env: dict[str, str] | None = None) -> tuple[
         return env["LRS_PSEUDONYM_KEY"].encode(), "LRS_PSEUDONYM_KEY"
     key_path = Path(path or DEFAULT_KEY_FILE)
     if not key_path.exists():
-        key_path.write_text(secrets.token_hex(32) + "\n")
-        key_path.chmod(0o600)
+        # made private from the start (written, then chmod-ed, it was readable by others in between)
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32) + "\n")
         print(f"lrs: created the pseudonym key {key_path}: keep it, and keep it apart from the exports "
               "(the same key gives the same pseudonyms)", file=sys.stderr)
     key = key_path.read_text().strip().encode()
