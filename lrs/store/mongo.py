@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from lrs.store._mongo_documents import MongoDocuments
-from lrs.store._mongo_write import MongoWrites
+from lrs.store._mongo_write import MongoWrites, _chunks
 from lrs.store._names import NameCache
 from lrs.store.base import Credential, violation_dict
 from lrs.xapi.attachments import Part
@@ -189,10 +189,13 @@ class MongoStore(MongoWrites, MongoDocuments):
 
     async def activities(self, activity_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
         ids = list(dict.fromkeys(activity_ids))
-        if not ids:
-            return {}
-        rows = await self._c("activities").find({"_id": {"$in": ids}}).to_list(None)
-        return {r["_id"]: orjson.loads(r["definition"]) for r in rows}
+        found: dict[str, dict[str, Any]] = {}
+        # In $in lists of at most IN_BYTES, as the writes look them up: a page's ids together can pass
+        # the 16 MiB of one command (PyMongo refuses it: a 500 where SQLite answered).
+        for chunk in _chunks(ids) if ids else ():
+            for r in await self._c("activities").find({"_id": {"$in": chunk}}).to_list(None):
+                found[r["_id"]] = orjson.loads(r["definition"])
+        return found
 
     async def get_attachments(self, hashes: Iterable[str], *, sent_by: str | None = None) -> dict[str, Part]:
         wanted = list(dict.fromkeys(hashes))

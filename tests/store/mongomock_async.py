@@ -4,7 +4,9 @@ It gives ``lrs.store.mongo.MongoStore`` the slice of PyMongo's async API it uses
 (``AsyncMongoClient`` -> database -> collection -> cursor), running mongomock's
 synchronous in-memory implementation underneath, so that every Mongo code path
 runs in CI. It is not MongoDB: no transactions (the store then runs as on a
-standalone server), no ``explain()``, and mongomock's own query engine.
+standalone server), no ``explain()``, and mongomock's own query engine. It does refuse a filter
+that would not fit in one command, as PyMongo does before sending it to a server (``DocumentTooLarge``:
+a command is at most 16 MiB and 16 KiB); mongomock takes any size.
 """
 
 from __future__ import annotations
@@ -12,6 +14,18 @@ from __future__ import annotations
 from typing import Any
 
 import mongomock
+
+MAX_COMMAND_BYTES = 16 * 1024 * 1024 + 16382  # PyMongo: max_bson_size + message._COMMAND_OVERHEAD
+
+
+def _check_command_size(operation: str, filter_: Any) -> None:
+    """PyMongo's own check (``command_runner``): a command larger than this never reaches the server."""
+    if isinstance(filter_, dict):
+        import bson
+        from pymongo.errors import DocumentTooLarge
+
+        if len(bson.encode(filter_)) > MAX_COMMAND_BYTES:
+            raise DocumentTooLarge(f"{operation} command document too large")
 
 
 class AsyncCursor:
@@ -55,6 +69,7 @@ class AsyncCollection:
         return self
 
     def find(self, *args: Any, session: Any = None, **kwargs: Any) -> AsyncCursor:
+        _check_command_size("find", args[0] if args else kwargs.get("filter"))
         return AsyncCursor(self._c.find(*args, **kwargs))
 
     async def bulk_write(self, requests: Any, *, ordered: bool = True, session: Any = None) -> None:
@@ -73,6 +88,7 @@ class AsyncCollection:
 
 def _passthrough(name: str) -> Any:
     async def method(self: AsyncCollection, *args: Any, session: Any = None, **kwargs: Any) -> Any:
+        _check_command_size(name, args[0] if args else kwargs.get("filter"))
         return getattr(self._c, name)(*args, **kwargs)
 
     method.__name__ = name

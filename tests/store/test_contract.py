@@ -385,6 +385,18 @@ async def test_values_that_look_like_operators_are_matched_literally(store) -> N
     assert await store.activities(['{"$ne": null}']) == {}
 
 
+async def test_definitions_of_activities_whose_ids_pass_16_mib_together_are_all_found(store) -> None:
+    """GET ?format=canonical and the exporters look a page's activities up at once: six ids of 3 MB
+    (each statement within MongoDB's limit) made one look-up of 18 MB, which PyMongo refuses before
+    it reaches the server (a 500 on MongoDB; SQLite found them)."""
+    ids = [f"http://example.com/activities/{n}/" + "x" * (3 * 1024 * 1024) for n in range(6)]
+    batch = [make(obj={"id": aid, "definition": {"name": {"en-US": f"Level {n}"}}}) for n, aid in enumerate(ids)]
+    await store.insert_statements(batch, define=False)
+    found = await store.activities(ids + ["http://example.com/unknown"])
+    assert sorted(found) == sorted(ids)
+    assert [found[aid] for aid in ids] == [{"name": {"en-US": f"Level {n}"}} for n in range(6)]
+
+
 async def test_profile_violations_are_kept_with_new_statements_only(store) -> None:
     a, b = make(), make()
     row = (a.id, "urn:p", "urn:p:t", "$.result.response", '"x"', "missing")
