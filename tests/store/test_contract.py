@@ -119,6 +119,29 @@ async def test_query_orders_by_stored_and_pages_with_a_cursor(store) -> None:
     assert asc == [p.id for p in batch]
 
 
+async def test_statements_with_equal_stored_page_once_each_in_a_stable_order(store) -> None:
+    """Several LRS processes can give out one stored value (each has its own clock): such statements
+    are ordered by stored and then by an order of the store's (SQLite: arrival; MongoDB: id, as it has
+    no arrival order across processes), the same on every read, ascending exactly the reverse of
+    descending, and paging returns each once whatever the page boundaries."""
+    same = stored_at(9000)
+    batch = [make(stored=same) for _ in range(3)] + [make(stored=stored_at(9001))]
+    for p in (batch[1], batch[0], batch[2], batch[3]):  # separate requests, arriving in this order
+        await store.insert_statements([p], define=False)
+    full = await ids_of(store, query())
+    assert full[0] == batch[3].id and sorted(full[1:]) == sorted(p.id for p in batch[:3])
+    assert await ids_of(store, query(ascending=True)) == full[::-1]
+    for limit in (1, 2):
+        for ascending in (False, True):
+            seen, cursor = [], None
+            while True:
+                page, cursor = await store.query_statements(query(limit=limit, ascending=ascending, cursor=cursor))
+                seen += [s["id"] for s in page]
+                if cursor is None:
+                    break
+            assert seen == (full[::-1] if ascending else full), (limit, ascending)
+
+
 async def test_a_page_stops_at_its_text_budget_and_more_leads_on(store, monkeypatch) -> None:
     # limit is a most: a page whose statements' JSON would pass PAGE_TEXT_BUDGET stops before it
     # (500 statements of 20 MB made one 10 GB answer; SQLite refused past 1 GB with a 500).
