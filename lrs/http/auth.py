@@ -21,6 +21,7 @@ import base64
 import binascii
 import hashlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,10 @@ MAX_REMEMBERED = 100_000
 # one: its commit checks revocation anyway, but not a secret changed meanwhile (LRS_ADMIN_SECRET given
 # anew to another process: a review found the old one still writing here until the new one was used).
 RECHECK_AFTER = 1.0  # seconds
+# PBKDF2 checks of secrets not seen before run in this many threads: each costs some 60 ms of a core,
+# and a flood of them (someone trying secrets for a known key) must leave the other core to the server.
+VERIFY_THREADS = 1
+MAX_WAITING_CHECKS = 64  # distinct secrets waiting for a check; beyond, 429 until the queue shortens
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,11 @@ class Authenticator:
         self._accepted: dict[str, tuple[bytes, str, Principal, float]] = {}
         # digest -> the check of that secret against that hash now running (see _verify)
         self._verifying: dict[bytes, asyncio.Future[bool]] = {}
+        # digests of secrets found wrong for their hash: a game sending a mistyped secret again and
+        # again costs one check, not one per request
+        self._refused: set[bytes] = set()
+        # the checks run one at a time, beside the event loop (see _verify)
+        self._checker = ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix="lrs-secret-check")
 
     async def principal(self, authorization: str | None, *, checked_at_commit: bool = False) -> Principal:
         """The Principal for an Authorization header.
@@ -146,7 +156,12 @@ class Authenticator:
         digest = _digest(credential.secret_hash, secret)
         remembered = self._accepted.get(key)
         if remembered is None or remembered[0] != digest:
+            if digest in self._refused:  # this secret, against this hash, was wrong already
+                raise unauthorized(REFUSED)
             if not await self._verify(digest, secret, credential.secret_hash):
+                if len(self._refused) >= MAX_REMEMBERED:
+                    self._refused.clear()
+                self._refused.add(digest)
                 raise unauthorized(REFUSED)
             if len(self._accepted) >= MAX_REMEMBERED:
                 self._accepted.clear()
@@ -157,11 +172,18 @@ class Authenticator:
     async def _verify(self, digest: bytes, secret: str, secret_hash: str) -> bool:
         """``verify_secret`` (PBKDF2, tens of ms of CPU) in a thread, once for concurrent requests that
         send one secret for one hash: a client's first burst of requests, or every client of a
-        restarted server, would otherwise hash it once per request and stall the server for a second."""
+        restarted server, would otherwise hash it once per request and stall the server for a second.
+
+        Checks run one at a time (``VERIFY_THREADS``), so that however many arrive (someone trying
+        secrets for a known key, with a new one each time) they take one core, not both; past
+        ``MAX_WAITING_CHECKS`` waiting, a request that needs another check gets 429."""
         running = self._verifying.get(digest)
         if running is None or running.get_loop() is not asyncio.get_running_loop():  # (another loop: tests)
-            checking = asyncio.to_thread(verify_secret, secret, secret_hash)
-            running = self._verifying[digest] = asyncio.ensure_future(checking)
+            if len(self._verifying) >= MAX_WAITING_CHECKS:
+                raise XAPIError(429, "too many credential checks are waiting: send the request again in a moment",
+                                error="too_many_requests", headers={"Retry-After": "1"})
+            running = asyncio.get_running_loop().run_in_executor(self._checker, verify_secret, secret, secret_hash)
+            self._verifying[digest] = running
             running.add_done_callback(lambda _: self._verifying.pop(digest, None))
         return await asyncio.shield(running)  # one request cancelled (its client left) does not cancel the others'
 

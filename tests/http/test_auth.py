@@ -291,3 +291,61 @@ def test_a_secret_changed_in_the_store_stops_writing_here_within_a_second(client
     assert response.json()["message"] == client.post(STATEMENTS, json=statement(), auth=(key, "wrong")).json()["message"]
     now[0] += wait
     assert_unauthorized(client.post(STATEMENTS, json={"not": "a statement"}, auth=(key, new)))
+
+
+def test_a_wrong_secret_sent_again_is_not_checked_again(app, settings, monkeypatch):
+    # A game with a mistyped secret keeps sending it: each request cost a PBKDF2 check (some 60 ms of
+    # CPU). Once found wrong for its credential, the same secret is refused without one.
+    from lrs.credentials import new_credential
+    from lrs.http import auth
+
+    checked: list[str] = []
+    real_check = auth.verify_secret
+    monkeypatch.setattr(auth, "verify_secret", lambda secret, hashed: checked.append(secret) or real_check(secret, hashed))
+
+    async def scenario() -> tuple[list[int], int, str]:
+        async with app.router.lifespan_context(app):
+            cred, secret = new_credential(["all"], authority_homepage=settings.authority_homepage)
+            await app.state.store.put_credential(cred)
+            wrong = [await _status(app, cred.key, "typo-" + secret) for _ in range(5)]
+            return wrong, await _status(app, cred.key, secret), secret
+
+    wrong, right, secret = asyncio.run(scenario())
+    assert wrong == [401] * 5 and right == 200
+    assert checked == ["typo-" + secret, secret]
+
+
+def test_a_flood_of_new_secrets_is_checked_one_at_a_time_and_the_excess_is_429(app, settings, monkeypatch):
+    # Someone who knows a key (the README's examples use `admin`) tries a new secret with every
+    # request: each check took a thread of its own, and both cores went to PBKDF2, the server starved.
+    # Now one check runs at a time and, past MAX_WAITING_CHECKS waiting, the request gets 429.
+    from lrs.credentials import new_credential
+    from lrs.http import auth
+
+    monkeypatch.setattr(auth, "MAX_WAITING_CHECKS", 4)
+    running, most = [0], [0]
+    lock = threading.Lock()
+    real_check = auth.verify_secret
+
+    def slow_check(secret: str, hashed: str) -> bool:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        try:
+            return real_check(secret, hashed)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(auth, "verify_secret", slow_check)
+
+    async def scenario() -> list[int]:
+        async with app.router.lifespan_context(app):
+            cred, _ = new_credential(["all"], authority_homepage=settings.authority_homepage)
+            await app.state.store.put_credential(cred)
+            return await asyncio.gather(*(_status(app, cred.key, f"guess-{n}") for n in range(10)))
+
+    statuses = asyncio.run(scenario())
+    assert sorted(statuses) == [401] * 4 + [429] * 6
+    assert most[0] == 1
