@@ -8,6 +8,7 @@ moment implies (voiding, StatementRef keys), which each transaction's snapshot c
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -269,9 +270,17 @@ class MongoWrites:
             from pymongo.errors import BulkWriteError
 
             rows = list(added.items())
+            encoded = [orjson.dumps(d) for _, d in rows]
+            if any(len(text) > _mongo_documents.MAX_VALUE_BYTES for text in encoded):
+                # The batch's definitions of a new activity merged past what one value may hold: it gets
+                # the first one, as without define (each statement's fits).
+                first = batch_definitions((a for p in new for a in p.activities), define=False)
+                rows = [(aid, d if len(text) <= _mongo_documents.MAX_VALUE_BYTES else first[aid])
+                        for (aid, d), text in zip(rows, encoded)]
+                encoded = [orjson.dumps(d) for _, d in rows]
             try:
                 await activities.insert_many(
-                    [{"_id": aid, "definition": orjson.dumps(d).decode()} for aid, d in rows],
+                    [{"_id": aid, "definition": text.decode(), "sha": _digest(text)} for (aid, _), text in zip(rows, encoded)],
                     ordered=False, session=session,
                 )
             except BulkWriteError as exc:
@@ -340,12 +349,35 @@ async def _merge_definition(
         merged = merged if merged is not None else merge_definition(current, incoming)
         if merged == current:
             return
-        condition = {"_id": activity_id} if attempt == MERGE_ATTEMPTS else {"_id": activity_id, "definition": seen}
+        text = orjson.dumps(merged)
+        if len(text) > _mongo_documents.MAX_VALUE_BYTES:
+            # One value of one MongoDB document cannot hold it (the update was a 500, after the batch's
+            # statements were stored on a standalone server): the canonical definition stays as it is.
+            return
+        condition = {"_id": activity_id} if attempt == MERGE_ATTEMPTS else _unchanged(activity_id, seen)
         result = await activities.update_one(
-            condition, {"$set": {"definition": orjson.dumps(merged).decode()}}, session=session)
+            condition, {"$set": {"definition": text.decode(), "sha": _digest(text)}}, session=session)
         if result.matched_count:
             return
         seen, merged = None, None
+
+
+LEGACY_TEXT = 8 * 1024  # characters: a definition written before "sha" is compared as text up to this
+
+
+def _digest(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
+
+
+def _unchanged(activity_id: str, seen: str) -> dict[str, Any]:
+    """The filter of a compare-and-set on a definition whose JSON text was ``seen``: on its digest, not on
+    the text, whose few MB would make the command pass MongoDB's 16 MiB together with the new text (a
+    definition of 6 MB could not be merged into: a 500). One written before digests were kept (no
+    ``sha``) is compared as text when short, otherwise only as one still without a digest."""
+    legacy: dict[str, Any] = {"sha": {"$exists": False}}
+    if len(seen) <= LEGACY_TEXT:
+        legacy["definition"] = seen
+    return {"_id": activity_id, "$or": [{"sha": _digest(seen.encode())}, legacy]}
 
 
 def _only_duplicates(exc: Any) -> bool:

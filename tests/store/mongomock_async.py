@@ -4,9 +4,9 @@ It gives ``lrs.store.mongo.MongoStore`` the slice of PyMongo's async API it uses
 (``AsyncMongoClient`` -> database -> collection -> cursor), running mongomock's
 synchronous in-memory implementation underneath, so that every Mongo code path
 runs in CI. It is not MongoDB: no transactions (the store then runs as on a
-standalone server), no ``explain()``, and mongomock's own query engine. It does refuse a filter
-that would not fit in one command, as PyMongo does before sending it to a server (``DocumentTooLarge``:
-a command is at most 16 MiB and 16 KiB); mongomock takes any size.
+standalone server), no ``explain()``, and mongomock's own query engine. It does refuse a command
+that would not fit, as PyMongo does before sending it to a server (``DocumentTooLarge``: a document is
+at most 16 MiB, a command 16 MiB and 16 KiB); mongomock takes any size.
 """
 
 from __future__ import annotations
@@ -15,17 +15,30 @@ from typing import Any
 
 import mongomock
 
-MAX_COMMAND_BYTES = 16 * 1024 * 1024 + 16382  # PyMongo: max_bson_size + message._COMMAND_OVERHEAD
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024  # a server's maxBsonObjectSize
+MAX_COMMAND_BYTES = MAX_DOCUMENT_BYTES + 16382  # PyMongo: max_bson_size + message._COMMAND_OVERHEAD
 
 
-def _check_command_size(operation: str, filter_: Any) -> None:
-    """PyMongo's own check (``command_runner``): a command larger than this never reaches the server."""
-    if isinstance(filter_, dict):
-        import bson
-        from pymongo.errors import DocumentTooLarge
+def _size(value: Any) -> int:
+    import bson
 
-        if len(bson.encode(filter_)) > MAX_COMMAND_BYTES:
-            raise DocumentTooLarge(f"{operation} command document too large")
+    return len(bson.encode(value)) if isinstance(value, dict) else 0
+
+
+def _check_command_size(operation: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """PyMongo's own checks: a document to insert larger than a server takes, or a command (its filter
+    and its update together) larger than this, never reaches the server (``DocumentTooLarge``)."""
+    from pymongo.errors import DocumentTooLarge
+
+    if operation in ("insert_one", "insert_many"):
+        docs = args[0] if args else kwargs.get("document", kwargs.get("documents"))
+        for doc in [docs] if operation == "insert_one" else docs:
+            if _size(doc) > MAX_DOCUMENT_BYTES:
+                raise DocumentTooLarge(f"BSON document too large ({_size(doc)} bytes)")
+        return
+    size = sum(_size(a) for a in args[:2]) + _size(kwargs.get("filter")) + _size(kwargs.get("update"))
+    if size > MAX_COMMAND_BYTES:
+        raise DocumentTooLarge(f"{operation} command document too large")
 
 
 class AsyncCursor:
@@ -69,7 +82,7 @@ class AsyncCollection:
         return self
 
     def find(self, *args: Any, session: Any = None, **kwargs: Any) -> AsyncCursor:
-        _check_command_size("find", args[0] if args else kwargs.get("filter"))
+        _check_command_size("find", args[:1], {"filter": kwargs.get("filter")})
         return AsyncCursor(self._c.find(*args, **kwargs))
 
     async def bulk_write(self, requests: Any, *, ordered: bool = True, session: Any = None) -> None:
@@ -79,6 +92,7 @@ class AsyncCollection:
 
         for request in requests:
             assert isinstance(request, UpdateOne), request
+            _check_command_size("update", (request._filter, request._doc), {})
             self._c.update_one(request._filter, request._doc, upsert=request._upsert)
 
     async def create_index(self, keys: Any, **kwargs: Any) -> str:
@@ -88,7 +102,7 @@ class AsyncCollection:
 
 def _passthrough(name: str) -> Any:
     async def method(self: AsyncCollection, *args: Any, session: Any = None, **kwargs: Any) -> Any:
-        _check_command_size(name, args[0] if args else kwargs.get("filter"))
+        _check_command_size(name, args, kwargs)
         return getattr(self._c, name)(*args, **kwargs)
 
     method.__name__ = name

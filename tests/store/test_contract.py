@@ -420,6 +420,33 @@ async def test_definitions_of_activities_whose_ids_pass_16_mib_together_are_all_
     assert [found[aid] for aid in ids] == [{"name": {"en-US": f"Level {n}"}} for n in range(6)]
 
 
+async def test_canonical_definitions_of_several_mb_are_merged_and_never_fail_a_write(store) -> None:
+    """With define, statements of 6 MB each (every one within MongoDB's limit) bring one Activity's name in
+    three languages. On MongoDB the merge was a compare-and-set whose filter held the definition as read:
+    a command of 6 + 12 MB, refused (a 500 after the statements were stored on a standalone server); a
+    merge past what one value may hold was refused too. Every statement is stored; the definition keeps
+    what fits (SQLite: all of it)."""
+    big = 6 * 1024 * 1024
+    aid, other = "http://example.com/activities/big", "http://example.com/activities/big-batch"
+
+    def defining(activity_id: str, language: str) -> PreparedStatement:
+        return make(obj={"id": activity_id, "definition": {"name": {language: language * big}}})
+
+    stored = []
+    for language in ("e", "f", "d"):
+        p = defining(aid, language)
+        assert await store.insert_statements([p], define=True) == [p.id]
+        stored.append(p)
+    batch = [defining(other, language) for language in ("x", "y", "z")]  # one batch: merged, 18 MB
+    assert await store.insert_statements(batch, define=True) == [p.id for p in batch]
+    for p in stored + batch:
+        assert await store.get_statement(p.id, voided=False) == p.statement
+    found = await store.activities([aid, other])
+    assert {"e", "f"} <= set(found[aid]["name"])  # 12 MB: fits everywhere
+    assert found[aid]["name"]["e"] == "e" * big and found[aid]["name"]["f"] == "f" * big
+    assert "x" in found[other]["name"]
+
+
 async def test_profile_violations_are_kept_with_new_statements_only(store) -> None:
     a, b = make(), make()
     row = (a.id, "urn:p", "urn:p:t", "$.result.response", '"x"', "missing")

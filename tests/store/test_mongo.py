@@ -406,6 +406,7 @@ async def _standalone_store() -> MongoStore:
 
 
 async def test_a_define_merge_that_loses_a_race_is_merged_into_the_winner(monkeypatch) -> None:
+    from lrs.store._mongo_write import _digest
     from tests.store import mongomock_async
     from tests.store.test_contract import make
 
@@ -417,9 +418,10 @@ async def test_a_define_merge_that_loses_a_race_is_merged_into_the_winner(monkey
         raced = []
 
         async def update_one(self, filter, update, *args, **kwargs):
-            if not raced and "definition" in filter:  # another request's merge lands between our read and write
+            if not raced and "$or" in filter:  # another request's merge lands between our read and write
                 raced.append(True)
-                self._c.update_one({"_id": aid}, {"$set": {"definition": '{"name":{"en-US":"One","de":"Eins"}}'}})
+                text = '{"name":{"en-US":"One","de":"Eins"}}'
+                self._c.update_one({"_id": aid}, {"$set": {"definition": text, "sha": _digest(text.encode())}})
             return await original(self, filter, update, *args, **kwargs)
 
         monkeypatch.setattr(mongomock_async.AsyncCollection, "update_one", update_one)
@@ -521,3 +523,21 @@ async def test_a_voiding_statement_sent_again_after_a_failed_request_voids_its_t
     assert await store.get_statement(target.id, voided=False) is None
     assert await store.get_statement(target.id, voided=True) is not None
     await store.close()
+
+
+@pytest.mark.parametrize("size", [10, 100_000])
+async def test_a_definition_stored_before_digests_is_merged_into(size: int) -> None:
+    """Activities written by earlier versions have no ``sha``: the compare-and-set takes them (as text
+    when short), and the merge gives them one."""
+    from tests.store.test_contract import make
+
+    aid = "http://example.com/activities/legacy"
+    store = await _standalone_store()
+    try:
+        old = {"name": {"en-US": "x" * size}}
+        await store._c("activities").insert_one({"_id": aid, "definition": json.dumps(old)})
+        await store.insert_statements([make(obj={"id": aid, "definition": {"name": {"fr": "Un"}}})], define=True)
+        assert (await store.activities([aid]))[aid] == {"name": {"en-US": "x" * size, "fr": "Un"}}
+        assert "sha" in await store._c("activities").find_one({"_id": aid})
+    finally:
+        await store.close()
