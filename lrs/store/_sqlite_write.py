@@ -125,13 +125,12 @@ def _store(
     conn: WriterConnection, batch: list[PreparedStatement], define: bool,
     names: Sequence[tuple[str, str]], violations: Sequence[tuple], *, void_any: bool,
 ) -> list[str]:
-    if names:
-        conn.execute(
-            "INSERT OR IGNORE INTO agent_names(ifi, name)"
-            " SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?)"
-            + ("" if define else " WHERE NOT EXISTS (SELECT 1 FROM agent_names a WHERE a.ifi = json_extract(value, '$[0]'))"),
-            (_json(list(names)),),
-        )
+    if names:  # (bound as values, not read through json_extract: SQLite's JSON functions end a text at a NUL)
+        if define:
+            conn.executemany("INSERT OR IGNORE INTO agent_names(ifi, name) VALUES (?, ?)", names)
+        else:
+            conn.executemany("INSERT OR IGNORE INTO agent_names(ifi, name) SELECT ?1, ?2"
+                             " WHERE NOT EXISTS (SELECT 1 FROM agent_names a WHERE a.ifi = ?1)", names)
     new = not_stored(batch, dict(_in(conn, "SELECT id, data FROM statements WHERE id IN ({})", [p.id for p in batch])))
     if not new:
         return []

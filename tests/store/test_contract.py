@@ -551,3 +551,19 @@ async def test_refusal_leaves_errors_that_are_not_the_database_s_state_to_be_500
     # (each backend's own errors of a full, unreachable or busy database: tests/http/test_storage_errors.py)
     for bug in (ValueError("a bug"), KeyError("x"), XAPIError(400, "refused already")):
         assert store.refusal(bug) is None
+
+
+def _named(name: str, mbox: str) -> PreparedStatement:
+    s = {"actor": {"name": name, "mbox": mbox}, "verb": {"id": "http://example.com/v"},
+         "object": {"id": "http://example.com/a"}}
+    return prepare(s, stored=stored_at(), authority=AUTHORITY, api_version="1.0.3")
+
+
+@pytest.mark.parametrize("define", [False, True])
+async def test_agent_names_with_a_nul_character_are_kept_whole(store, define: bool) -> None:
+    """JSON allows U+0000 in a string ("\\u0000"), and the LRS stores such a name in the statement as sent.
+    SQLite's json_extract (3.40) ends a text value at its first NUL, so GET /xapi/agents answered
+    {"name": ["Ada"]} for a statement whose actor is "Ada\\u0000Lovelace" (MongoDB: the whole name)."""
+    mbox = f"mailto:nul-{define}@example.com"
+    await store.insert_statements([_named("Ada\x00Lovelace", mbox)], define=define)
+    assert await store.agent_names("mbox:" + mbox) == ["Ada\x00Lovelace"]
