@@ -36,6 +36,8 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         settings.database_url, synchronous=settings.sqlite_synchronous, writer=settings.sqlite_writer
     )
 
+    authenticator = Authenticator(store)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await store.open()
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
             await ensure_admin(store, settings)
             yield
         finally:
+            authenticator.close()
             await store.close()
 
     routes = [
@@ -60,7 +63,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.state.settings = settings
     app.state.store = store
     app.state.stored_clock = StoredClock()
-    app.add_middleware(AuthMiddleware, authenticator=Authenticator(store), base=BASE)
+    app.add_middleware(AuthMiddleware, authenticator=authenticator, base=BASE)
     app.add_middleware(XAPIMiddleware, cors_origins=settings.cors_origins, max_body_bytes=settings.max_body_bytes,
                        refusal=store.refusal)
     return app

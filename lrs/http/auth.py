@@ -133,6 +133,11 @@ class Authenticator:
         # the checks run one at a time, beside the event loop (see _verify)
         self._checker = ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix="lrs-secret-check")
 
+    def close(self) -> None:
+        """Stop the checking thread (a check under way finishes; a later one starts it again)."""
+        self._checker.shutdown(wait=False)
+        self._checker = ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix="lrs-secret-check")
+
     async def principal(self, authorization: str | None, *, checked_at_commit: bool = False) -> Principal:
         """The Principal for an Authorization header.
 
