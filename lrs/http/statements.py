@@ -77,6 +77,10 @@ async def post_statements(request: Request) -> Response:
     batch = [body] if single else body
     if not isinstance(batch, list):
         raise bad_request("POST /statements takes a Statement object or an array of them", path="", error="validation")
+    most = request.app.state.settings.max_batch
+    if most and len(batch) > most:
+        raise XAPIError(413, f"the batch holds {len(batch)} statements; this LRS takes at most {most} in one request"
+                             " (LRS_MAX_BATCH): send them in smaller batches", error="too_large")
     version = _version(request)
     schema_checked = not single and batch_matches_schema(batch, version)
     seen: dict[str, int] = {}

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, new_id
 from tests.http.helpers import STATEMENTS, activity_id, verb
 
 V1 = {"X-Experience-API-Version": "1.0.3"}
@@ -207,6 +207,26 @@ def test_a_413_answers_in_the_version_asked_for(settings, statement) -> None:
                                   headers={**JSON, "X-Experience-API-Version": version})
             assert response.status_code == 413
             assert response.headers["X-Experience-API-Version"] == version
+
+
+def test_a_batch_of_more_statements_than_max_batch_is_413_and_stores_nothing(settings, statement) -> None:
+    # 20 MiB of minimal statements is some 200,000 of them, which took a gigabyte while checked: the
+    # body limit alone did not bound memory. LRS_MAX_BATCH (default 25,000) does.
+    from starlette.testclient import TestClient
+
+    from lrs.app import create_app
+    from lrs.config import Settings
+
+    assert Settings().max_batch == 25_000 and Settings.from_env({"LRS_MAX_BATCH": "0"}).max_batch == 0
+    with TestClient(create_app(dataclasses.replace(settings, max_batch=10))) as small:
+        small.auth = ADMIN
+        small.headers["X-Experience-API-Version"] = "1.0.3"
+        too_many = [statement(id=new_id()) for _ in range(11)]
+        response = small.post(STATEMENTS, json=too_many)
+        assert response.status_code == 413, response.text
+        assert response.json()["error"] == "too_large" and "at most 10" in response.json()["message"]
+        assert small.get(STATEMENTS, params={"statementId": too_many[0]["id"]}).status_code == 404
+        assert small.post(STATEMENTS, json=too_many[:10]).status_code == 200
 
 
 def test_cachebuster_in_an_alternate_syntax_form_is_ignored(client) -> None:
