@@ -69,7 +69,8 @@ def timed_sql() -> collections.Counter:
             try:
                 return method(self, sql, *args)
             finally:
-                spent[prefix + " ".join(sql.split())[:70]] += time.thread_time() - began
+                elapsed = time.thread_time() - began
+                spent[prefix + " ".join(sql.split())[:70]] += elapsed
         return run
 
     cls.execute, cls.executemany = timed(execute, ""), timed(executemany, "(many) ")
