@@ -9,6 +9,7 @@ import importlib.util
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -174,7 +175,15 @@ def start_export(job: Job, cwd: Path) -> subprocess.Popen:
     command = ([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "scripts" / "export_tidy.py")] if job.script
                else [str(LRS), "export"])
     return subprocess.Popen([*command, "--output", str(job.output), *job.args], cwd=job.cwd or cwd,
-                            env=cli_env(**job.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            env=cli_env(**job.env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    """The export as started from a terminal, where Ctrl-C interrupts it. A test run started in the
+    background by a shell (``pytest &``, ``nohup``) has SIGINT ignored, and a child inherits that: the
+    export would never see the Ctrl-C the interrupted-export tests send it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_exports(jobs: dict[str, Job], cwd: Path, parallel: int = 2) -> dict[str, str]:
