@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from lrs.http.middleware import CACHE_CONTROL, NO_STORE, SECURITY_HEADERS
 from lrs.xapi import versions
 
 try:
@@ -79,7 +80,7 @@ if HttpToolsProtocol is not None:
                 "the request could not be read as HTTP/1.1: it is malformed, or its request line or headers"
                 " are too long (a query string of at most about 64 KB)")})
             content = [b"HTTP/1.1 400 Bad Request\r\n"]
-            for name, value in self.server_state.default_headers:
+            for name, value in (*self.server_state.default_headers, (CACHE_CONTROL, NO_STORE), *SECURITY_HEADERS):
                 content.extend([name, b": ", value, b"\r\n"])
             content.extend([
                 b"content-type: application/json\r\n",

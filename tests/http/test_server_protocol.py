@@ -193,6 +193,9 @@ def test_a_request_the_parser_refuses_gets_a_json_400(live: int) -> None:
         head, _, body = received.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 400 "), received
         assert b"content-type: application/json" in head and b"x-experience-api-version: 1.0.3" in head
+        # Every answer carries these (README, Headers); this one lacked them.
+        assert b"cache-control: no-store" in head and b"x-content-type-options: nosniff" in head, head
+        assert b"content-security-policy: default-src 'none'; frame-ancestors 'none'; sandbox" in head, head
         assert json.loads(body)["error"] == "bad_request"
     # (a query string of 50 KB is read as usual: here, refused by the application for want of credentials)
     fine = (b"GET /xapi/statements?verb=http://example.com/" + b"a" * 50_000
