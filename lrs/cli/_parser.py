@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=_revoke)
 
     exp = commands.add_parser("export", help="tidy tables (CSV or Parquet) from this LRS or any xAPI LRS")
-    exp.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    exp.add_argument("--format", choices=("csv", "parquet"), default="csv", help="csv (the default) or parquet")
     exp.add_argument("--output", required=True, help="directory for the tables, codebook.csv and README.txt")
     for name, text in (("since", "stored after this time (exclusive)" + _TIME),
                        ("until", "stored at or before this time" + _TIME),
