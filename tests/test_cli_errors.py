@@ -97,6 +97,14 @@ def test_serve_refuses_bad_settings_naming_the_variable(tmp_path: Path, name: st
     assert not (tmp_path / "lrs.sqlite3").exists()
 
 
+@pytest.mark.parametrize("given, missing", [("LRS_ADMIN_KEY", "LRS_ADMIN_SECRET"), ("LRS_ADMIN_SECRET", "LRS_ADMIN_KEY")])
+def test_serve_refuses_half_an_admin_credential(tmp_path: Path, given: str, missing: str) -> None:
+    # Before: the server started with no admin credential and said nothing; every request then got 401.
+    result = lrs("serve", "--port", "0", cwd=tmp_path, env={given: "lab-admin", missing: ""}, timeout=30)
+    assert_user_error(result, f"{given} is set but {missing} is not")
+    assert not (tmp_path / "lrs.sqlite3").exists()
+
+
 def test_export_checks_its_filters_and_source_before_writing(tmp_path: Path, database: str) -> None:
     out = tmp_path / "out"
     for args, words in [
