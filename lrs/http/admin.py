@@ -15,7 +15,7 @@ from lrs.profiles import BUILTIN, ProfileError, load_profile
 from lrs.profiles.lifecycle import report
 from lrs.store.base import Store, all_statements
 from lrs.xapi.errors import bad_request
-from lrs.xapi.query import StatementQuery, check_names
+from lrs.xapi.query import StatementQuery, check_names, check_repeated
 from lrs.xapi.validate import is_uuid
 
 DEFAULT_PROFILE = "seriousgames"
@@ -24,6 +24,7 @@ DEFAULT_PROFILE = "seriousgames"
 async def profile_report(request: Request) -> Response:
     params = request.query_params
     check_names(params.keys(), frozenset({"registration", "profile"}))
+    check_repeated(params.multi_items())  # which one was meant?
     registration = params.get("registration")
     if registration is None or not is_uuid(registration):
         raise bad_request("registration (a UUID) is required", path="registration", error="parameter")

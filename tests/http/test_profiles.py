@@ -506,6 +506,16 @@ def test_admin_report_needs_a_uuid_registration(bare_client) -> None:
         assert response.json().get("error"), response.text
 
 
+def test_admin_report_refuses_a_parameter_given_twice(bare_client) -> None:
+    # Before: the last value was used (every other resource answers 400: which one was meant?).
+    first, second = new_id(), new_id()
+    for query in (f"registration={first}&registration={second}",
+                  f"registration={first}&profile=seriousgames&profile=seriousgames"):
+        response = bare_client.get(f"{REPORT}?{query}", auth=ADMIN)
+        assert response.status_code == 400, (query, response.text)
+        assert "more than once" in response.json()["message"], response.text
+
+
 def test_admin_report_takes_no_file_path_from_the_request(bare_client, tmp_path) -> None:
     # Found by a 5xx hunt: profile= was opened as a path, so a caller could make the server read any
     # file (a 500 for some, and the messages told which files exist).
