@@ -11,6 +11,9 @@ for every response that is not streamed is exactly one send.
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
+from email.utils import formatdate
 from typing import Any
 
 import orjson
@@ -65,13 +68,40 @@ class CoalescingTransport:
         return getattr(self._transport, name)
 
 
+class DatedHeaders(list):
+    """uvicorn's default headers for one response, with the Date read when the response starts.
+
+    uvicorn refreshes its Date header once a second on its own schedule, and a request keeps the one
+    of its start: the Date of a GET could be a second behind the Last-Modified of a statement stored
+    just before it (RFC 9110 §8.8.2.1: an origin server MUST NOT send a Last-Modified later than its
+    Date). uvicorn adds the application's headers to these (``default_headers + headers``) when the
+    response starts; that is when this takes the time.
+    """
+
+    def __add__(self, other: Any) -> list:  # type: ignore[override]
+        now = http_date(int(time.time()))
+        return [(name, now) if name == b"date" else (name, value) for name, value in self] + list(other)
+
+
+@functools.lru_cache(maxsize=4)
+def http_date(second: int) -> bytes:
+    return formatdate(second, usegmt=True).encode("ascii")
+
+
 if HttpToolsProtocol is not None:
 
     class HttpProtocol(HttpToolsProtocol):  # type: ignore[misc,valid-type]
-        """uvicorn's httptools protocol writing through a ``CoalescingTransport``."""
+        """uvicorn's httptools protocol writing through a ``CoalescingTransport``, its Date current
+        (``DatedHeaders``)."""
 
         def connection_made(self, transport: asyncio.BaseTransport) -> None:  # type: ignore[override]
             super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
+
+        def on_headers_complete(self) -> None:
+            before = self.cycle
+            super().on_headers_complete()
+            if self.cycle is not None and self.cycle is not before:  # (not for an upgrade)
+                self.cycle.default_headers = DatedHeaders(self.cycle.default_headers)
 
         def send_400_response(self, msg: str) -> None:
             """A request the parser refuses (malformed, or a request line or headers too long: a query

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import socket
 import threading
 import time
+from email.utils import parsedate_to_datetime
 from typing import Any, Iterator
 
 import pytest
@@ -112,8 +114,14 @@ class RecordingProtocol(HttpProtocol):
 
 
 @pytest.fixture
-def live(tmp_path) -> Iterator[int]:
-    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'lrs.sqlite3'}")
+def live(live_server: tuple[int, uvicorn.Server]) -> int:
+    return live_server[0]
+
+
+@pytest.fixture
+def live_server(tmp_path) -> Iterator[tuple[int, uvicorn.Server]]:
+    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'lrs.sqlite3'}",
+                                 admin_key="admin", admin_secret="s3cret")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -128,7 +136,7 @@ def live(tmp_path) -> Iterator[int]:
         time.sleep(0.02)
     RecordingProtocol.socket_writes = []
     try:
-        yield port
+        yield port, instance
     finally:
         instance.should_exit = True
         thread.join(timeout=20)
@@ -213,3 +221,30 @@ def test_a_websocket_upgrade_is_answered_as_the_http_request_it_is(live: int) ->
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 401 ") and b"x-experience-api-version: 1.0.3" in head.lower(), received
     assert json.loads(body)["error"] == "unauthorized"
+
+
+def test_date_is_read_when_the_response_starts_never_before_last_modified(
+    live_server: tuple[int, uvicorn.Server],
+) -> None:
+    # uvicorn refreshes its Date once a second and a request kept the one of its start: a GET of a
+    # statement stored just before could say Last-Modified later than Date (RFC 9110 8.8.2.1).
+    port, instance = live_server
+    auth = b"Authorization: Basic " + base64.b64encode(b"admin:s3cret") + b"\r\n"
+    statement = json.dumps({"actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://example.com/v"},
+                            "object": {"id": "http://example.com/o"}}).encode()
+    post = (b"POST /xapi/statements HTTP/1.1\r\nHost: x\r\nX-Experience-API-Version: 1.0.3\r\n" + auth
+            + b"Content-Type: application/json\r\nContent-Length: " + str(len(statement)).encode() + b"\r\n\r\n"
+            + statement)
+    [statement_id] = json.loads(_exchange(port, post, responses=1).partition(b"\r\n\r\n")[2])
+    # A Date header as stale as uvicorn's could be (here: very): what a response sends must not be it.
+    instance.server_state.default_headers = [(b"date", b"Thu, 01 Jan 1970 00:00:00 GMT"),
+                                             *instance.server_state.default_headers[1:]]
+    get = (b"GET /xapi/statements?statementId=" + statement_id.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+           b"X-Experience-API-Version: 1.0.3\r\n" + auth + b"\r\n")
+    head = _exchange(port, get, responses=1).partition(b"\r\n\r\n")[0].decode()
+    fields = dict(line.split(": ", 1) for line in head.split("\r\n")[1:])
+    fields = {name.lower(): value for name, value in fields.items()}
+    date, modified = parsedate_to_datetime(fields["date"]), parsedate_to_datetime(fields["last-modified"])
+    assert modified <= date, head
+    assert abs(date.timestamp() - time.time()) < 5, head
+    assert [line.lower().startswith("date:") for line in head.split("\r\n")].count(True) == 1, head
