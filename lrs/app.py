@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -85,6 +86,8 @@ async def ensure_admin(store: Store, settings: Settings) -> None:
         ["all"], authority_homepage=settings.authority_homepage, key=settings.admin_key,
         secret=settings.admin_secret, label="admin (LRS_ADMIN_KEY)",
     )
+    if existing is not None:  # a new secret (or scope, or a revoked key made good): the same authority
+        credential = replace(credential, authority=existing.authority, created=existing.created)
     await store.put_credential(credential)
 
 

@@ -349,3 +349,35 @@ def test_a_flood_of_new_secrets_is_checked_one_at_a_time_and_the_excess_is_429(a
     statuses = asyncio.run(scenario())
     assert sorted(statuses) == [401] * 4 + [429] * 6
     assert most[0] == 1
+
+
+def test_a_new_admin_secret_keeps_the_admin_credentials_authority(tmp_path):
+    # A review: LRS_ADMIN_SECRET given anew remade the admin credential from scratch, so with another
+    # LRS_AUTHORITY_HOMEPAGE than at its first start its statements got another authority (another
+    # agent: the homePage is fixed when a credential is made).
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from lrs.app import create_app
+    from lrs.config import Settings
+    from tests.conftest import sqlite_url
+
+    first = Settings(database_url=sqlite_url(tmp_path / "lrs.sqlite3"), admin_key="lab-admin", admin_secret="one",
+                     authority_homepage="urn:first", sqlite_synchronous="NORMAL", sqlite_writer="thread")
+    body = {"actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://example.com/v"},
+            "object": {"id": "http://example.com/o"}}
+
+    def authority(settings: Settings, secret: str) -> dict:
+        with TestClient(create_app(settings)) as client:
+            client.headers["X-Experience-API-Version"] = "1.0.3"
+            if secret != "one":
+                assert_unauthorized(client.post(STATEMENTS, json=body, auth=("lab-admin", "one")))
+            response = client.post(STATEMENTS, json=body, auth=("lab-admin", secret))
+            assert response.status_code == 200, response.text
+            [sid] = response.json()
+            return client.get(STATEMENTS, params={"statementId": sid}, auth=("lab-admin", secret)).json()["authority"]
+
+    before = authority(first, "one")
+    assert before["account"]["homePage"] == "urn:first"
+    assert authority(replace(first, admin_secret="two", authority_homepage="urn:second"), "two") == before
