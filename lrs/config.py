@@ -61,6 +61,10 @@ class Settings:
         if env.get("LRS_PSEUDONYM_KEY"):
             values["pseudonym_key"] = env["LRS_PSEUDONYM_KEY"]
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if bool(values.get("admin_key")) != bool(values.get("admin_secret")):
+            given, missing = (("LRS_ADMIN_KEY", "LRS_ADMIN_SECRET") if values.get("admin_key")
+                              else ("LRS_ADMIN_SECRET", "LRS_ADMIN_KEY"))
+            raise ValueError(f"{given} is set but {missing} is not: the admin credential needs both (or neither)")
         return cls(**values)
 
     def with_(self, **changes: Any) -> "Settings":

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from lrs.config import Settings
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -103,6 +105,8 @@ def test_serve_refuses_half_an_admin_credential(tmp_path: Path, given: str, miss
     result = lrs("serve", "--port", "0", cwd=tmp_path, env={given: "lab-admin", missing: ""}, timeout=30)
     assert_user_error(result, f"{given} is set but {missing} is not")
     assert not (tmp_path / "lrs.sqlite3").exists()
+    with pytest.raises(ValueError, match=f"{given} is set but {missing} is not"):  # uvicorn's factory path too
+        Settings.from_env({given: "lab-admin"})
 
 
 def test_export_checks_its_filters_and_source_before_writing(tmp_path: Path, database: str) -> None:

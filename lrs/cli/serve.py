@@ -25,10 +25,6 @@ def _serve(args: argparse.Namespace) -> int:
     from lrs.http.server import PROTOCOL
 
     settings = _settings(args)
-    if bool(settings.admin_key) != bool(settings.admin_secret):
-        given, missing = ("LRS_ADMIN_KEY", "LRS_ADMIN_SECRET") if settings.admin_key else ("LRS_ADMIN_SECRET",
-                                                                                          "LRS_ADMIN_KEY")
-        raise ValueError(f"{given} is set but {missing} is not: the admin credential needs both (or neither)")
 
     async def opens(store: Any, settings: Settings) -> None:
         pass
